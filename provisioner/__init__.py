@@ -1,0 +1,3 @@
+"""Declarative provisioner for the local development stack."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,35 @@
+"""Shared fixtures.
+
+Tests that need Docker use the `docker_client` fixture. Outside CI they skip
+when no engine answers; under CI (CI=true) they fail instead, so an engine that
+did not start can never turn the integration suite into a silent no-op.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+STANDIN_PREFIX = os.environ.get("STANDIN_PREFIX", "provisioner-standin")
+
+
+def standin_image(name: str) -> str:
+    """Name of a locally built stand-in image (see .ci/images/build.sh)."""
+    return f"{STANDIN_PREFIX}/{name}:latest"
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except DockerException as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Docker engine not reachable under CI: {exc}")
+        pytest.skip(f"Docker engine not reachable: {exc}")
+    yield client
+    client.close()
