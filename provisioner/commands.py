@@ -1,0 +1,431 @@
+"""The commands behind the CLI. Each loads the stack, talks to Docker, prints."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from . import docker_io
+from .converge import ApplyResult, context_hashes, converge
+from .desired import DesiredState, resolve
+from .errors import Interrupted, MigrationError, ProvisionerError, SpecError
+from .graph import topological_order, with_dependencies
+from .loader import LoadedStack, load_stack
+from .lock import project_lock
+from .masking import mask_text, mask_value
+from .plan import Kind, plan
+from .progress import Progress
+from .render import plan_json, plan_text, table
+from .spec import did_you_mean
+
+
+def _load(args: argparse.Namespace) -> LoadedStack:
+    return load_stack(args.files, args.env_files, project_name=args.project_name)
+
+
+def _selected(loaded: LoadedStack, names: list[str]) -> set[str] | None:
+    if not names:
+        return None
+    services = loaded.stack.services
+    for name in names:
+        if name not in services:
+            raise SpecError(
+                f"service '{name}' is not declared in {loaded.files[0]}"
+                + did_you_mean(name, services)
+                + "."
+            )
+    edges = {n: set(s.depends_on) for n, s in services.items()}
+    return with_dependencies(edges, set(names))
+
+
+def _migration_dir(loaded: LoadedStack, relative: str) -> Path:
+    return (loaded.project_dir / relative).resolve()
+
+
+# ---- apply ----------------------------------------------------------------------------------
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    desired = resolve(loaded)
+    only = _selected(loaded, args.services)
+    progress = Progress()
+    client = docker_io.connect()
+    cancelled = threading.Event()
+    migration_report: dict[str, object] = {}
+
+    def on_healthy(service: str) -> None:
+        migrations = loaded.stack.migrations
+        if migrations is None or service != migrations.service:
+            return
+        _migrate_and_seed(loaded, args, progress, migration_report)
+
+    with project_lock(desired.project, "apply", args.lock_timeout, progress):
+        try:
+            result = converge(client, desired, progress, cancelled, only, on_healthy)
+        except KeyboardInterrupt:
+            cancelled.set()
+            raise Interrupted("Interrupted. Run `apply` again to finish converging.") from None
+    from .dotenv import write_env_file
+
+    env_path = loaded.project_dir / ".env.local"
+    write_env_file(env_path, loaded.stack, migration_report.get("dev_api_key"))  # type: ignore[arg-type]
+    _print_summary(desired, result, migration_report, args.show_secrets)
+    return 0
+
+
+def _migrate_and_seed(
+    loaded: LoadedStack, args: argparse.Namespace, progress: Progress, report: dict[str, object]
+) -> None:
+    migrations = loaded.stack.migrations
+    assert migrations is not None
+    name = migrations.service
+    if not args.skip_migrations:
+        from .migrations import migrate_up
+
+        result = migrate_up(migrations.database_url, _migration_dir(loaded, migrations.path))
+        report["migrations"] = len(result.applied)
+        if result.applied:
+            progress.service(
+                name,
+                f"applied {len(result.applied)} migration(s) in {result.elapsed_s:.2f}s",
+                ok=True,
+            )
+    seeds = loaded.stack.seeds
+    if seeds is not None and not args.skip_seeds:
+        from .seeds import run_seeds
+
+        seed_report = run_seeds(
+            migrations.database_url, _migration_dir(loaded, seeds.path), seeds.variables
+        )
+        report["seeds"] = len(seed_report.applied)
+        if seed_report.applied:
+            progress.service(name, f"applied seed(s): {', '.join(seed_report.applied)}", ok=True)
+        if seed_report.dev_api_key:
+            report["dev_api_key"] = seed_report.dev_api_key
+
+
+def _print_summary(
+    desired: DesiredState, result: ApplyResult, report: dict[str, object], show: bool
+) -> None:
+    changed = result.changed or bool(report.get("migrations")) or bool(report.get("seeds"))
+    rows = []
+    for name, service in desired.services.items():
+        outcome = result.outcomes.get(name)
+        if outcome is None:
+            continue
+        urls = " ".join(mask_value("url", u, show) for u in service.service.urls.values())
+        state = "healthy" if service.service.healthcheck else "running"
+        rows.append([name, outcome.kind.value, state, urls])
+    out = sys.stdout
+    if not changed:
+        print(
+            f"No changes: project '{desired.project}' already matches the stack "
+            f"({len(rows)} service(s) healthy).",
+            file=out,
+        )
+    else:
+        print(f"Applied project '{desired.project}' in {result.elapsed:.1f}s.", file=out)
+    if result.removed:
+        print("Removed: " + ", ".join(result.removed), file=out)
+    print(table(rows, ["SERVICE", "ACTION", "STATE", "URL"]), file=out)
+    key = report.get("dev_api_key")
+    if key:
+        print(f"\nDevelopment API key (shown once, also written to .env.local): {key}", file=out)
+
+
+# ---- diff -------------------------------------------------------------------------------------
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    desired = resolve(loaded)
+    only = _selected(loaded, args.services)
+    client = docker_io.connect()
+    observed = docker_io.observe(client, desired)
+    current = plan(desired, observed, context_hashes(desired, only), only)
+    pending = _pending(loaded, observed_running=_db_running(current, loaded))
+    if args.json:
+        print(plan_json(current, args.show_secrets, pending))
+    else:
+        print(plan_text(current, args.show_secrets, pending))
+    return 2 if current.has_changes or any(pending.values()) else 0
+
+
+def _db_running(current, loaded: LoadedStack) -> bool:
+    migrations = loaded.stack.migrations
+    if migrations is None:
+        return False
+    action = current.for_service(migrations.service)
+    return action is not None and action.kind is Kind.UNCHANGED
+
+
+def _pending(loaded: LoadedStack, observed_running: bool) -> dict[str, list[str]]:
+    """Pending migrations and seeds, when the database answers; read-only."""
+    migrations = loaded.stack.migrations
+    if migrations is None or not observed_running:
+        return {}
+    from .migrations import migration_status
+    from .seeds import pending_seeds
+
+    try:
+        statuses = migration_status(
+            migrations.database_url, _migration_dir(loaded, migrations.path)
+        )
+        result = {
+            "migration": [f"{s.version:06d}_{s.name}" for s in statuses if s.state == "pending"]
+        }
+        if loaded.stack.seeds:
+            result["seed"] = pending_seeds(
+                migrations.database_url, _migration_dir(loaded, loaded.stack.seeds.path)
+            )
+        return result
+    except MigrationError:
+        return {}
+
+
+# ---- destroy --------------------------------------------------------------------------------
+
+
+def cmd_destroy(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    desired = resolve(loaded)
+    project = desired.project
+    progress = Progress()
+    client = docker_io.connect()
+    volumes = docker_io.project_volumes(client, project) if args.volumes else []
+    if volumes and not args.yes:
+        _confirm_volume_deletion(project, volumes)
+    with project_lock(project, "destroy", args.lock_timeout, progress):
+        observed = docker_io.observe(client, desired)
+        _stop_in_reverse_order(client, desired, observed.containers, progress)
+        networks = docker_io.project_networks(client, project)
+        docker_io.remove_networks(client, networks)
+        for volume in volumes:
+            docker_io.remove_volume(client, volume)
+    removed = len(observed.containers)
+    kept = "" if args.volumes else " Volumes were kept (use --volumes to delete them)."
+    if not removed and not networks and not volumes:
+        print(f"Nothing to destroy for project '{project}'.{kept}")
+    else:
+        deleted = f" Deleted volumes: {', '.join(volumes)}." if volumes else ""
+        print(
+            f"Destroyed project '{project}': {removed} container(s), "
+            f"{len(networks)} network(s).{deleted}{kept}"
+        )
+    return 0
+
+
+def _confirm_volume_deletion(project: str, volumes: list[str]) -> None:
+    listing = ", ".join(volumes)
+    if not sys.stdin.isatty():
+        raise ProvisionerError(
+            f"destroy --volumes would delete the data in {listing} of project '{project}'. "
+            "Nothing was changed: there is no terminal to ask on, so pass --yes to confirm."
+        )
+    print(f"This deletes the volumes {listing} and all data in them.", file=sys.stderr)
+    answer = input(f"Type the project name ({project}) to confirm: ").strip()
+    if answer != project:
+        raise ProvisionerError("Not confirmed; nothing was changed.")
+
+
+def _stop_in_reverse_order(client, desired: DesiredState, containers, progress: Progress) -> None:
+    """Dependents stop before what they depend on; each level stops in parallel."""
+    edges = {n: set(s.depends_on) for n, s in desired.services.items()}
+    order = topological_order(edges)
+    depth: dict[str, int] = {}
+    for name in order:
+        depth[name] = 1 + max((depth[d] for d in edges[name]), default=-1)
+    levels: dict[int, list] = {}
+    for container in containers:
+        levels.setdefault(-depth.get(container.service, 10**6), []).append(container)
+
+    def stop(container) -> None:
+        grace = (container.config or {}).get("stop_grace_period", 10)
+        progress.service(container.service, f"stopping and removing {container.name}")
+        docker_io.remove_container(client, container.id, grace)
+
+    for level in sorted(levels):
+        with ThreadPoolExecutor(max_workers=len(levels[level])) as pool:
+            for future in [pool.submit(stop, c) for c in levels[level]]:
+                future.result()
+
+
+# ---- status, logs, env, config -------------------------------------------------------
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .health import ProbeFailed, run_probe
+
+    loaded = _load(args)
+    desired = resolve(loaded)
+    client = docker_io.connect()
+    observed = docker_io.observe(client, desired)
+
+    def row(name: str) -> dict[str, object]:
+        service = desired.services.get(name)
+        containers = observed.for_service(name)
+        entry: dict[str, object] = {
+            "service": name,
+            "state": "absent",
+            "health": "-",
+            "ports": [],
+            "urls": {},
+        }
+        if service is not None:
+            entry["urls"] = {
+                k: mask_value("url", v, args.show_secrets) for k, v in service.service.urls.items()
+            }
+        if not containers:
+            return entry
+        container = containers[0]
+        info = docker_io.inspect_container(client, container.id)
+        state = (info or {}).get("State", {})
+        entry["state"] = state.get("Status", container.status)
+        entry["container"] = container.name
+        entry["ports"] = [
+            f"{ip}:{port}->{key}"
+            for key, binds in docker_io.published_ports(info or {}).items()
+            for ip, port in binds
+        ]
+        if service is None:
+            entry["health"] = "not declared"
+        elif container.config_hash != service.config_hash:
+            entry["health"] = "outdated config"
+        if state.get("Running") and service is not None:
+            probe = service.service.healthcheck
+            if probe is None:
+                entry["health"] = entry["health"] if entry["health"] != "-" else "running"
+            else:
+                try:
+                    run_probe(client, probe, info)
+                    entry["health"] = "healthy" if entry["health"] == "-" else entry["health"]
+                except ProbeFailed as exc:
+                    entry["health"] = f"unhealthy: {exc}"
+        return entry
+
+    names = list(desired.services) + sorted(
+        {c.service for c in observed.containers} - set(desired.services)
+    )
+    with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+        rows = list(pool.map(row, names))
+    if args.json:
+        print(json.dumps({"project": desired.project, "services": rows}, indent=2))
+        return 0
+    print(f"Project '{desired.project}'")
+    print(
+        table(
+            [
+                [
+                    r["service"],
+                    r["state"],
+                    mask_text(str(r["health"])),
+                    ", ".join(r["ports"]),
+                    " ".join(r["urls"].values()),
+                ]
+                for r in rows
+            ],
+            ["SERVICE", "STATE", "HEALTH", "PORTS", "URL"],
+        )
+    )
+    return 0
+
+
+def cmd_logs(args: argparse.Namespace) -> int:
+    loaded = _load(args)
+    desired = resolve(loaded)
+    client = docker_io.connect()
+    observed = docker_io.observe(client, desired)
+    containers = observed.for_service(args.service)
+    if not containers:
+        raise ProvisionerError(
+            f"service '{args.service}' has no container in project '{desired.project}'"
+            + did_you_mean(args.service, desired.services)
+            + "; run `apply` first."
+        )
+    stream = client.api.logs(
+        containers[0].id,
+        stream=args.follow,
+        follow=args.follow,
+        tail=args.tail,
+        stdout=True,
+        stderr=True,
+    )
+    if isinstance(stream, bytes):
+        sys.stdout.write(stream.decode(errors="replace"))
+        return 0
+    try:
+        for chunk in stream:
+            sys.stdout.write(chunk.decode(errors="replace"))
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        return 0
+    return 0
+
+
+def cmd_env(args: argparse.Namespace) -> int:
+    from .dotenv import write_env_file
+
+    loaded = _load(args)
+    path = args.output or loaded.project_dir / ".env.local"
+    written = write_env_file(path, loaded.stack)
+    print(f"{'Wrote' if written else 'Up to date:'} {path} (mode 600)")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    import yaml
+
+    loaded = _load(args)
+    data = loaded.stack.model_dump(mode="json", exclude_defaults=False)
+    if not args.show_secrets:
+        data = mask_value("config", data)
+    print(yaml.safe_dump(data, sort_keys=False), end="")
+    return 0
+
+
+# ---- migrate ------------------------------------------------------------------------------
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from . import migrations as engine
+
+    loaded = _load(args)
+    config = loaded.stack.migrations
+    if config is None:
+        raise SpecError(f"{loaded.files[0]}: no 'migrations' section is declared.")
+    directory = _migration_dir(loaded, config.path)
+    if args.migrate_command == "new":
+        up, down = engine.new_migration(directory, args.name)
+        print(f"Created {up}\nCreated {down}")
+        return 0
+    if args.migrate_command == "status":
+        rows = [
+            [f"{s.version:06d}", s.name, s.state, str(s.applied_at or "")]
+            for s in engine.migration_status(config.database_url, directory)
+        ]
+        print(table(rows, ["VERSION", "NAME", "STATE", "APPLIED AT"]))
+        return 0
+    progress = Progress()
+    with project_lock(loaded.stack.project, f"migrate {args.migrate_command}", 300, progress):
+        if args.migrate_command == "up":
+            started = time.monotonic()
+            report = engine.migrate_up(
+                config.database_url, directory, to=args.to, accept_changed=args.accept_changed
+            )
+            for migration in report.applied:
+                print(f"applied {migration.version:06d}_{migration.name}")
+            print(
+                f"{len(report.applied)} migration(s) applied in {time.monotonic() - started:.2f}s."
+            )
+        else:
+            reverted = engine.migrate_down(config.database_url, directory, steps=args.steps)
+            for migration in reverted:
+                print(f"reverted {migration.version:06d}_{migration.name}")
+            print(f"{len(reverted)} migration(s) reverted.")
+    return 0

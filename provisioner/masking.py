@@ -1,0 +1,37 @@
+"""Hide secrets in anything we print: values of secret-looking keys, passwords in URLs."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+MASK = "********"
+_SECRET_KEY = re.compile(
+    r"pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential", re.IGNORECASE
+)
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@/\s]+)(?=@)", re.IGNORECASE
+)
+
+
+def is_secret_key(key: str) -> bool:
+    return bool(_SECRET_KEY.search(key))
+
+
+def mask_text(text: str) -> str:
+    """Passwords inside URLs in free text (error messages, DSNs)."""
+    return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+
+
+def mask_value(key: str, value: Any, show: bool = False) -> Any:
+    if show or value is None:
+        return value
+    if is_secret_key(key) and value != "":
+        return MASK
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_value(key, v) for v in value]
+    return value
