@@ -14,7 +14,8 @@ if [ "$1" = 'postgres' ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   POSTGRES_USER=${POSTGRES_USER:-postgres}
   POSTGRES_DB=${POSTGRES_DB:-$POSTGRES_USER}
   initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \
-         --auth-local=trust --auth-host=scram-sha-256 -D "$PGDATA" >/dev/null
+         --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 \
+         -D "$PGDATA" >/dev/null
   printf "host all all all scram-sha-256\n" >> "$PGDATA/pg_hba.conf"
   pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
   if [ "$POSTGRES_DB" != 'postgres' ]; then
