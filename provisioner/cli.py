@@ -72,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="what runs, its health, ports and URLs")
     status.add_argument("--json", action="store_true")
 
-    logs = sub.add_parser("logs", help="a service's log")
-    logs.add_argument("service")
+    logs = sub.add_parser("logs", help="services' logs (all services when none is named)")
+    logs.add_argument("services", nargs="*", metavar="SERVICE")
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("--tail", type=int, default=100, metavar="N")
 

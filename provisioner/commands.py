@@ -24,8 +24,14 @@ from .render import plan_json, plan_text, table
 from .spec import did_you_mean
 
 
-def _load(args: argparse.Namespace) -> LoadedStack:
-    return load_stack(args.files, args.env_files, project_name=args.project_name)
+def _load(args: argparse.Namespace, warn: bool = False) -> LoadedStack:
+    loaded = load_stack(args.files, args.env_files, project_name=args.project_name)
+    if warn:
+        from .exposure import exposure_warnings
+
+        for warning in exposure_warnings(loaded.stack):
+            print(warning, file=sys.stderr)
+    return loaded
 
 
 def _selected(loaded: LoadedStack, names: list[str]) -> set[str] | None:
@@ -51,7 +57,7 @@ def _migration_dir(loaded: LoadedStack, relative: str) -> Path:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    loaded = _load(args)
+    loaded = _load(args, warn=True)
     desired = resolve(loaded)
     only = _selected(loaded, args.services)
     progress = Progress()
@@ -143,7 +149,7 @@ def _print_summary(
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    loaded = _load(args)
+    loaded = _load(args, warn=True)
     desired = resolve(loaded)
     only = _selected(loaded, args.services)
     client = docker_io.connect()
@@ -341,28 +347,47 @@ def cmd_logs(args: argparse.Namespace) -> int:
     desired = resolve(loaded)
     client = docker_io.connect()
     observed = docker_io.observe(client, desired)
-    containers = observed.for_service(args.service)
+    names = args.services or sorted({c.service for c in observed.containers})
+    containers = []
+    for name in names:
+        found = observed.for_service(name)
+        if not found:
+            raise ProvisionerError(
+                f"service '{name}' has no container in project '{desired.project}'"
+                + did_you_mean(name, desired.services)
+                + "; run `apply` first."
+            )
+        containers.append(found[0])
     if not containers:
-        raise ProvisionerError(
-            f"service '{args.service}' has no container in project '{desired.project}'"
-            + did_you_mean(args.service, desired.services)
-            + "; run `apply` first."
+        raise ProvisionerError(f"project '{desired.project}' has no containers; run `apply`.")
+    prefix = len(containers) > 1
+    width = max(len(c.service) for c in containers)
+    lock = threading.Lock()
+
+    def pump(container) -> None:
+        stream = client.api.logs(
+            container.id, stream=True, follow=args.follow, tail=args.tail, stdout=True, stderr=True
         )
-    stream = client.api.logs(
-        containers[0].id,
-        stream=args.follow,
-        follow=args.follow,
-        tail=args.tail,
-        stdout=True,
-        stderr=True,
-    )
-    if isinstance(stream, bytes):
-        sys.stdout.write(stream.decode(errors="replace"))
-        return 0
-    try:
+        label = f"{container.service.ljust(width)} | " if prefix else ""
+        pending = b""
         for chunk in stream:
-            sys.stdout.write(chunk.decode(errors="replace"))
-            sys.stdout.flush()
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            with lock:
+                for line in lines:
+                    sys.stdout.write(label + line.decode(errors="replace") + "\n")
+                sys.stdout.flush()
+        if pending:
+            with lock:
+                sys.stdout.write(label + pending.decode(errors="replace") + "\n")
+
+    threads = [threading.Thread(target=pump, args=(c,), daemon=True) for c in containers]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)
     except KeyboardInterrupt:
         return 0
     return 0

@@ -1,0 +1,43 @@
+# Local development stack. `make dev-up` runs it, `make test` tests everything.
+# On a machine without registry access, STANDIN=1 uses the locally built
+# stand-in images (`make test-env` builds them): make dev-up STANDIN=1
+PYTHON ?= python3
+STACK_ARGS ?=
+ifeq ($(STANDIN),1)
+STACK_ARGS += --env-file .ci/standin.env
+endif
+PROVISIONER = $(PYTHON) -m provisioner $(STACK_ARGS)
+
+.PHONY: install dev-up dev-down dev-logs dev-reset dev-status dev-diff test test-env lint bench
+
+install:
+	$(PYTHON) -m pip install -q -e '.[dev]'
+
+dev-up: install
+	$(PROVISIONER) apply
+
+dev-down:
+	$(PROVISIONER) destroy
+
+dev-logs:
+	$(PROVISIONER) logs --follow $(SERVICE)
+
+dev-status:
+	$(PROVISIONER) status
+
+dev-diff:
+	$(PROVISIONER) diff
+
+# Deletes the data volumes: asks first unless YES=1.
+dev-reset:
+	$(PROVISIONER) destroy --volumes $(if $(YES),--yes,)
+	$(PROVISIONER) apply
+
+test-env:
+	.ci/setup
+
+test: test-env
+	$(PYTHON) -m pytest -q
+
+lint:
+	ruff check . && ruff format --check .
