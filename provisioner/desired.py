@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .digest import file_digest
 from .graph import topological_order
 from .loader import LoadedStack
 from .spec import Build, Dependency, Service, service_image
@@ -66,16 +67,6 @@ def resource_name(project: str, name: str) -> str:
 
 def container_name(project: str, service: str) -> str:
     return f"{project}-{service}"
-
-
-def file_digest(path: Path) -> str | None:
-    """sha256 of a regular file's content (bind-mounted config files), else None."""
-    try:
-        if path.is_file() and path.stat().st_size <= 4 * 1024 * 1024:
-            return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    except OSError:
-        return None
-    return None
 
 
 def resolve(

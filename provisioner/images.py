@@ -2,50 +2,23 @@
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
-import os
-from pathlib import Path
-
 import docker
 from docker.errors import APIError
 
 from .desired import LABEL_CONTEXT_HASH, LABEL_PROJECT, DesiredService
+from .digest import folder_digest
 from .docker_io import call
 from .errors import ServiceFailed
 
-_ALWAYS_IGNORED = {"__pycache__", ".git", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
-
-
-def _ignore_patterns(context: Path) -> list[str]:
-    path = context / ".dockerignore"
-    if not path.is_file():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [ln.strip().rstrip("/") for ln in lines if ln.strip() and not ln.startswith("#")]
-
 
 def context_hash(service: DesiredService) -> str | None:
-    """A digest of the build context's files (names, modes and content) and build settings."""
-    context, build = service.build_context, service.build
-    if context is None or build is None:
+    """A digest of the build context's files and the build settings."""
+    build = service.build
+    if service.build_context is None or build is None:
         return None
-    if not context.is_dir():
-        return None
-    patterns = _ignore_patterns(context)
-    digest = hashlib.sha256()
-    digest.update(repr((build.dockerfile, sorted(build.args.items()))).encode())
-    for root, dirs, files in os.walk(context):
-        dirs[:] = sorted(d for d in dirs if d not in _ALWAYS_IGNORED)
-        for name in sorted(files):
-            path = Path(root, name)
-            relative = path.relative_to(context).as_posix()
-            if any(fnmatch.fnmatch(relative, p) for p in patterns) or name.endswith(".pyc"):
-                continue
-            digest.update(relative.encode() + b"\0")
-            digest.update(oct(path.stat().st_mode & 0o777).encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:24]
+    return folder_digest(
+        service.build_context, repr((build.dockerfile, sorted(build.args.items())))
+    )
 
 
 def build_image(
