@@ -44,11 +44,29 @@ class SourcedList(list):
         self.location: Location | None = None
 
 
+# What PyYAML's scalar constructors raise on a bad value under an explicit tag.
+_CONSTRUCTOR_ERRORS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
+
+
 def _loader_for(file_label: str) -> type[yaml.SafeLoader]:
     class Loader(yaml.SafeLoader):
-        pass
+        def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+            # PyYAML's scalar constructors raise plain Python errors on explicit tags
+            # with bad values (`!!int abc`, `!!timestamp 2020-13-45`, `!!bool x`):
+            # turn them into a YAML error that carries the node's line.
+            try:
+                return super().construct_object(node, deep=deep)
+            except _CONSTRUCTOR_ERRORS as exc:
+                tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"cannot read this {tag} value ({exc})", node.start_mark
+                ) from None
 
-    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> SourcedDict:
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.Node) -> SourcedDict:
+        if not isinstance(node, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, but found {node.id}", node.start_mark
+            )
         loader.flatten_mapping(node)
         result = SourcedDict()
         result.location = Location(file_label, node.start_mark.line + 1)
@@ -70,7 +88,11 @@ def _loader_for(file_label: str) -> type[yaml.SafeLoader]:
             result.locations[key] = Location(file_label, key_node.start_mark.line + 1)
         return result
 
-    def construct_sequence(loader: yaml.SafeLoader, node: yaml.SequenceNode) -> SourcedList:
+    def construct_sequence(loader: yaml.SafeLoader, node: yaml.Node) -> SourcedList:
+        if not isinstance(node, yaml.SequenceNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a sequence, but found {node.id}", node.start_mark
+            )
         result = SourcedList(loader.construct_object(child, deep=True) for child in node.value)
         result.locations = [Location(file_label, child.start_mark.line + 1) for child in node.value]
         result.location = Location(file_label, node.start_mark.line + 1)
@@ -101,6 +123,13 @@ def load_yaml_text(text: str, label: str) -> Any:
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
         raise SpecError(f"{label}{where}: invalid YAML: {problem}.") from None
+    except yaml.reader.ReaderError as exc:
+        # Raised before parsing (e.g. a NUL or control character); it knows the offset.
+        line = text.count("\n", 0, exc.position) + 1
+        raise SpecError(
+            f"{label}, line {line}: invalid YAML: character #x{exc.character:04x} is not "
+            "allowed (special characters are not allowed)."
+        ) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"{label}: invalid YAML: {exc}.") from None
     except RecursionError:
