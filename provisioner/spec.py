@@ -8,6 +8,7 @@ rejected everywhere.
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from typing import Annotated, Any, Literal
@@ -40,7 +41,10 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration such as '30s', '2m' or a number of seconds")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError("the duration is too long") from None
     else:
         match = _DURATION_RE.match(str(value))
         if not match:
@@ -50,6 +54,8 @@ def parse_duration(value: Any) -> float:
         seconds = float(match.group(1)) * _DURATION_UNITS[match.group(2)]
     if seconds < 0:
         raise ValueError("a duration cannot be negative")
+    if not math.isfinite(seconds):
+        raise ValueError(f"'{value}' is not a finite duration")
     return seconds
 
 
@@ -283,6 +289,8 @@ class Dependency(Strict):
     @classmethod
     def _compose_names(cls, value: Any) -> Any:
         # Accept compose's spelling too.
+        if not isinstance(value, str):
+            return value  # a list or mapping is not hashable; let the Literal check report it
         return {"service_started": "started", "service_healthy": "healthy"}.get(value, value)
 
 
