@@ -110,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("apply", "diff"):
+        from .fastpath import try_fast
+
+        code = try_fast(args)
+        if code is not None:
+            return code
     from . import commands
 
     handler = getattr(commands, f"cmd_{args.command}")

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import docker_io
-from .converge import ApplyResult, context_hashes, converge
+from .converge import context_hashes, converge
 from .desired import DesiredState, resolve
 from .errors import Interrupted, MigrationError, ProvisionerError, SpecError
 from .graph import topological_order, with_dependencies
@@ -24,12 +24,14 @@ from .render import plan_json, plan_text, table
 from .spec import did_you_mean
 
 
-def _load(args: argparse.Namespace, warn: bool = False) -> LoadedStack:
+def _load(args: argparse.Namespace, warnings: list[str] | None = None) -> LoadedStack:
+    """Load the stack; exposure warnings are printed and, when a list is given, kept."""
     loaded = load_stack(args.files, args.env_files, project_name=args.project_name)
-    if warn:
+    if warnings is not None:
         from .exposure import exposure_warnings
 
-        for warning in exposure_warnings(loaded.stack):
+        warnings.extend(exposure_warnings(loaded.stack))
+        for warning in warnings:
             print(warning, file=sys.stderr)
     return loaded
 
@@ -57,7 +59,8 @@ def _migration_dir(loaded: LoadedStack, relative: str) -> Path:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    loaded = _load(args, warn=True)
+    warnings: list[str] = []
+    loaded = _load(args, warnings)
     desired = resolve(loaded)
     only = _selected(loaded, args.services)
     progress = Progress()
@@ -77,12 +80,54 @@ def cmd_apply(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             cancelled.set()
             raise Interrupted("Interrupted. Run `apply` again to finish converging.") from None
-    from .dotenv import write_env_file
+        from .dotenv import write_env_file
 
-    env_path = loaded.project_dir / ".env.local"
-    write_env_file(env_path, loaded.stack, migration_report.get("dev_api_key"))  # type: ignore[arg-type]
-    _print_summary(desired, result, migration_report, args.show_secrets)
+        env_path = loaded.project_dir / ".env.local"
+        write_env_file(env_path, loaded.stack, migration_report.get("dev_api_key"))  # type: ignore[arg-type]
+        changed = (
+            result.changed
+            or bool(migration_report.get("migrations"))
+            or bool(migration_report.get("seeds"))
+        )
+        kinds = {name: o.kind for name, o in result.outcomes.items()}
+        print(
+            _summary(
+                desired,
+                kinds,
+                changed,
+                result.elapsed,
+                result.removed,
+                migration_report.get("dev_api_key"),
+                args.show_secrets,
+            )
+        )  # type: ignore[arg-type]
+        if only is None:
+            _record_for_fast_path(args, loaded, desired, client, warnings, env_path)
     return 0
+
+
+def _record_for_fast_path(
+    args, loaded: LoadedStack, desired: DesiredState, client, warnings: list[str], env_path: Path
+) -> None:
+    from . import fastpath
+
+    if args.show_secrets:
+        return
+    code, text, as_json = _diff_outputs(loaded, desired, client, None, False)
+    if code != 0 and not (args.skip_migrations or args.skip_seeds):
+        return  # not converged after all: keep taking the full path
+    unchanged = {name: Kind.UNCHANGED for name in desired.services}
+    fastpath.record_converged(
+        args,
+        desired,
+        client,
+        apply_output=_summary(desired, unchanged, False, 0.0, [], None, False),
+        diff_text=text,
+        diff_json=as_json,
+        diff_code=code,
+        warnings=warnings,
+        env_local=env_path,
+    )
 
 
 def _migrate_and_seed(
@@ -116,51 +161,61 @@ def _migrate_and_seed(
             report["dev_api_key"] = seed_report.dev_api_key
 
 
-def _print_summary(
-    desired: DesiredState, result: ApplyResult, report: dict[str, object], show: bool
-) -> None:
-    changed = result.changed or bool(report.get("migrations")) or bool(report.get("seeds"))
+def _summary(
+    desired: DesiredState,
+    kinds: dict[str, Kind],
+    changed: bool,
+    elapsed: float,
+    removed: list[str],
+    dev_api_key: str | None,
+    show: bool,
+) -> str:
     rows = []
     for name, service in desired.services.items():
-        outcome = result.outcomes.get(name)
-        if outcome is None:
+        if name not in kinds:
             continue
         urls = " ".join(mask_value("url", u, show) for u in service.service.urls.values())
         state = "healthy" if service.service.healthcheck else "running"
-        rows.append([name, outcome.kind.value, state, urls])
-    out = sys.stdout
+        rows.append([name, kinds[name].value, state, urls])
+    lines = []
     if not changed:
-        print(
+        lines.append(
             f"No changes: project '{desired.project}' already matches the stack "
-            f"({len(rows)} service(s) healthy).",
-            file=out,
+            f"({len(rows)} service(s) healthy)."
         )
     else:
-        print(f"Applied project '{desired.project}' in {result.elapsed:.1f}s.", file=out)
-    if result.removed:
-        print("Removed: " + ", ".join(result.removed), file=out)
-    print(table(rows, ["SERVICE", "ACTION", "STATE", "URL"]), file=out)
-    key = report.get("dev_api_key")
-    if key:
-        print(f"\nDevelopment API key (shown once, also written to .env.local): {key}", file=out)
+        lines.append(f"Applied project '{desired.project}' in {elapsed:.1f}s.")
+    if removed:
+        lines.append("Removed: " + ", ".join(removed))
+    lines.append(table(rows, ["SERVICE", "ACTION", "STATE", "URL"]))
+    if dev_api_key:
+        lines.append(
+            f"\nDevelopment API key (shown once, also written to .env.local): {dev_api_key}"
+        )
+    return "\n".join(lines)
 
 
 # ---- diff -------------------------------------------------------------------------------------
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    loaded = _load(args, warn=True)
+    loaded = _load(args, [])
     desired = resolve(loaded)
     only = _selected(loaded, args.services)
     client = docker_io.connect()
+    code, text, as_json = _diff_outputs(loaded, desired, client, only, args.show_secrets)
+    print(as_json if args.json else text)
+    return code
+
+
+def _diff_outputs(
+    loaded: LoadedStack, desired: DesiredState, client, only: set[str] | None, show: bool
+) -> tuple[int, str, str]:
     observed = docker_io.observe(client, desired)
     current = plan(desired, observed, context_hashes(desired, only), only)
     pending = _pending(loaded, observed_running=_db_running(current, loaded))
-    if args.json:
-        print(plan_json(current, args.show_secrets, pending))
-    else:
-        print(plan_text(current, args.show_secrets, pending))
-    return 2 if current.has_changes or any(pending.values()) else 0
+    code = 2 if current.has_changes or any(pending.values()) else 0
+    return code, plan_text(current, show, pending), plan_json(current, show, pending)
 
 
 def _db_running(current, loaded: LoadedStack) -> bool:
@@ -437,6 +492,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         print(table(rows, ["VERSION", "NAME", "STATE", "APPLIED AT"]))
         return 0
     progress = Progress()
+    from .fastpath import forget
+
+    forget(args)  # the database changes under the recorded no-op answer
     with project_lock(loaded.stack.project, f"migrate {args.migrate_command}", 300, progress):
         if args.migrate_command == "up":
             started = time.monotonic()

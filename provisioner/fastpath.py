@@ -1,0 +1,228 @@
+"""The no-op fast path: answer `apply`/`diff` on a converged stack without the heavy imports.
+
+Importing the Docker SDK, pydantic and psycopg costs more than a converged stack
+needs checking. So after every successful full `apply` we record what it left
+behind: a digest of every input (stack files, env files, the variables they
+use, build contexts, bind-mounted files, migration and seed folders) and, per
+service, the container id, config hash, image id and start time. A later
+`apply` or `diff` whose inputs have the same digest asks Docker (stdlib HTTP on
+the local socket) whether exactly those containers still run, unrestarted, on
+those images, with those networks and volumes. Only then does it print the
+recorded no-op answer. Anything else, or any doubt, falls through to the full
+path, which is always right; deleting the cache only costs speed.
+
+A container that restarted (crash, engine restart) has a new start time, so it
+is probed again by the full path. The record lives under ~/.cache/provisioner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .digest import path_digest
+
+CACHE_FORMAT = 1
+_VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _stack_files(args: Any) -> list[Path]:
+    return [Path(f) for f in args.files] or [Path("stack.yaml")]
+
+
+def _env_files(args: Any, project_dir: Path) -> list[Path]:
+    if args.env_files:
+        return [Path(f) for f in args.env_files]
+    default = project_dir / ".env"
+    return [default] if default.is_file() else []
+
+
+def input_digest(args: Any) -> tuple[Path, str]:
+    """Digest of everything the loader reads; raises OSError when a file is missing."""
+    files = _stack_files(args)
+    project_dir = files[0].resolve().parent
+    digest = hashlib.sha256(f"{CACHE_FORMAT}:{__version__}:{args.project_name}".encode())
+    texts = []
+    for path in [*files, *_env_files(args, project_dir)]:
+        data = path.read_bytes()
+        digest.update(str(path.resolve()).encode() + b"\0" + data)
+        texts.append(data.decode("utf-8", errors="replace"))
+    for name in sorted({n for t in texts for n in _VARIABLE.findall(t)}):
+        digest.update(f"{name}={os.environ.get(name)!r}\n".encode())
+    return project_dir, digest.hexdigest()
+
+
+def cache_file(args: Any) -> Path:
+    files = [str(p.resolve()) for p in _stack_files(args)]
+    key = hashlib.sha256("\n".join(files).encode()).hexdigest()[:20]
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "provisioner" / f"{key}.json"
+
+
+def forget(args: Any) -> None:
+    with contextlib.suppress(OSError):
+        cache_file(args).unlink()
+
+
+def try_fast(args: Any) -> int | None:
+    """The recorded answer when nothing changed, else None (run the full command)."""
+    if args.show_secrets or getattr(args, "services", None):
+        return None
+    try:
+        return _check(args)
+    except Exception:  # noqa: BLE001 - any doubt means "take the full path"
+        return None
+
+
+def _check(args: Any) -> int | None:
+    record = json.loads(cache_file(args).read_text())
+    if record.get("format") != CACHE_FORMAT:
+        return None
+    _, digest = input_digest(args)
+    if record["input"] != digest:
+        return None
+    for path, expected in record["dependencies"].items():
+        if path_digest(Path(path)) != expected:
+            return None
+    if args.command == "apply":
+        if not (record["migrated"] or args.skip_migrations):
+            return None
+        if not (record["seeded"] or args.skip_seeds):
+            return None
+        env_local = Path(record["env_local"])
+        if path_digest(env_local) != record["env_local_digest"]:
+            return None
+    if not _docker_matches(record):
+        return None
+    for warning in record["warnings"]:
+        print(warning, file=sys.stderr)
+    if args.command == "apply":
+        print(record["apply_output"])
+        return 0
+    print(record["diff_json"] if args.json else record["diff_text"])
+    return int(record["diff_code"])
+
+
+def _docker_matches(record: dict[str, Any]) -> bool:
+    from .docker_lite import DockerLite
+
+    docker = DockerLite.connect()
+    if docker is None:
+        return False
+    try:
+        project = f"org.provisioner.project={record['project']}"
+        containers = docker.get("/containers/json?all=1", label=[project])
+        expected = record["services"]
+        if len(containers) != len(expected):
+            return False
+        by_id = {c["Id"]: c for c in containers}
+        for service in expected.values():
+            row = by_id.get(service["id"])
+            if row is None or row.get("State") != "running":
+                return False
+            labels = row.get("Labels") or {}
+            if labels.get("org.provisioner.config-hash") != service["hash"]:
+                return False
+            if row.get("ImageID") != service["image_id"]:
+                return False
+            state = docker.get(f"/containers/{service['id']}/json")["State"]
+            if (
+                state.get("StartedAt") != service["started_at"]
+                or not state.get("Running")
+                or state.get("Restarting")
+                or state.get("Paused")
+            ):
+                return False
+        for ref, image_id in record["images"].items():
+            image = docker.get(f"/images/{ref}/json")
+            if image is None or image.get("Id") != image_id:
+                return False
+        networks = {n["Name"] for n in docker.get("/networks", label=[project])}
+        if not set(record["networks"]) <= networks:
+            return False
+        return all(docker.get(f"/volumes/{volume}") is not None for volume in record["volumes"])
+    finally:
+        docker.close()
+
+
+def record_converged(
+    args: Any,
+    desired: Any,
+    client: Any,
+    *,
+    apply_output: str,
+    diff_text: str,
+    diff_json: str,
+    diff_code: int,
+    warnings: list[str],
+    env_local: Path,
+) -> None:
+    """Write the record after a successful full apply of the whole stack."""
+    if getattr(args, "services", None):
+        return
+    try:
+        _, digest = input_digest(args)
+        loaded = desired.loaded
+        dependencies: dict[str, str | None] = {}
+        for service in desired.services.values():
+            if service.build_context is not None:
+                dependencies[str(service.build_context)] = path_digest(service.build_context)
+            for mount in service.service.volumes:
+                if mount.type == "bind":
+                    path = (loaded.project_dir / Path(mount.source).expanduser()).resolve()
+                    dependencies[str(path)] = path_digest(path)
+        stack = loaded.stack
+        if stack.migrations:
+            path = (loaded.project_dir / stack.migrations.path).resolve()
+            dependencies[str(path)] = path_digest(path)
+        if stack.seeds:
+            path = (loaded.project_dir / stack.seeds.path).resolve()
+            dependencies[str(path)] = path_digest(path)
+        services = {}
+        label = f"org.provisioner.project={desired.project}"
+        for row in client.api.containers(all=True, filters={"label": label}):
+            name = row["Labels"]["org.provisioner.service"]
+            inspect = client.api.inspect_container(row["Id"])
+            services[name] = {
+                "id": row["Id"],
+                "hash": row["Labels"].get("org.provisioner.config-hash"),
+                "image_id": row["ImageID"],
+                "started_at": inspect["State"]["StartedAt"],
+            }
+        images = {
+            s.image: client.api.inspect_image(s.image)["Id"] for s in desired.services.values()
+        }
+        record = {
+            "format": CACHE_FORMAT,
+            "input": digest,
+            "dependencies": dependencies,
+            "project": desired.project,
+            "services": services,
+            "images": images,
+            "networks": sorted(set(desired.networks.values())),
+            "volumes": sorted(desired.volumes.values()),
+            "migrated": stack.migrations is None or not args.skip_migrations,
+            "seeded": stack.seeds is None or not args.skip_seeds,
+            "env_local": str(env_local),
+            "env_local_digest": path_digest(env_local),
+            "warnings": warnings,
+            "apply_output": apply_output,
+            "diff_text": diff_text,
+            "diff_json": diff_json,
+            "diff_code": diff_code,
+        }
+        path = cache_file(args)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(record))
+        os.chmod(temporary, 0o600)
+        temporary.replace(path)
+    except Exception:  # noqa: BLE001 - the record is an optimisation, never a failure
+        forget(args)
