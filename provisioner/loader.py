@@ -40,8 +40,11 @@ class LoadedStack:
         return location_of(self.document, path)
 
 
-def load_environment(env_files: Sequence[Path], project_dir: Path) -> dict[str, str]:
-    """Env files first, then the process environment, which wins (compose's order)."""
+def load_environment(
+    env_files: Sequence[Path], project_dir: Path, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Env files first, then the process environment (`environ`, default os.environ), which
+    wins (compose's order)."""
     values: dict[str, str] = {}
     files = list(env_files)
     if not files and (project_dir / ".env").is_file():
@@ -50,7 +53,7 @@ def load_environment(env_files: Sequence[Path], project_dir: Path) -> dict[str, 
         if not env_file.is_file():
             raise SpecError(f"{env_file}: env file not found.")
         values.update(parse_env_file(env_file))
-    values.update(os.environ)
+    values.update(os.environ if environ is None else environ)
     return values
 
 
@@ -60,9 +63,10 @@ def load_stack(
     environ: Mapping[str, str] | None = None,
     project_name: str | None = None,
 ) -> LoadedStack:
+    """Load and validate the stack; `environ` stands in for the process environment."""
     paths = [Path(f) for f in files] or [Path(DEFAULT_FILE)]
     project_dir = paths[0].resolve().parent
-    env = dict(environ) if environ is not None else load_environment(env_files, project_dir)
+    env = load_environment(env_files, project_dir, environ)
 
     merged: Any = None
     for path in paths:
