@@ -159,10 +159,12 @@ def merge(base: Any, override: Any, path: tuple[str, ...] = ()) -> Any:
         return result
     if isinstance(base, list) and isinstance(override, list) and len(path) == 3:
         if path[2] == "ports":
-            return _concat(base, [item for item in override if item not in base])
+            added = [(item, at) for item, at in _located(override) if item not in base]
+            return _sourced_list(_located(base) + added)
         if path[2] == "volumes":
             targets = {_mount_target(v) for v in override}
-            return _concat([v for v in base if _mount_target(v) not in targets], override)
+            kept = [(item, at) for item, at in _located(base) if _mount_target(item) not in targets]
+            return _sourced_list(kept + _located(override))
     return override
 
 
@@ -171,12 +173,14 @@ def _replaced_whole(path: tuple[str, ...]) -> bool:
     return len(path) == 3 and path[0] == "services" and path[2] == "healthcheck"
 
 
-def _concat(first: list, second: list) -> SourcedList:
-    result = SourcedList([*first, *second])
-    result.locations = [
-        *getattr(first, "locations", [None] * len(first)),
-        *getattr(second, "locations", [None] * len(second)),
-    ]
+def _located(items: list) -> list[tuple[Any, Location | None]]:
+    """(item, location) pairs, so filtering a list keeps each item's own file and line."""
+    return list(zip(items, getattr(items, "locations", [None] * len(items)), strict=True))
+
+
+def _sourced_list(pairs: list[tuple[Any, Location | None]]) -> SourcedList:
+    result = SourcedList(item for item, _ in pairs)
+    result.locations = [location for _, location in pairs]
     return result
 
 

@@ -446,17 +446,17 @@ def check_references(stack: Stack) -> None:
                     ("services", name, "depends_on", dep),
                     f"service '{name}' depends on itself",
                 )
-        for network in service.networks:
+        for index, network in enumerate(service.networks):
             if network not in stack.networks:
                 raise ReferenceProblem(
-                    ("services", name, "networks"),
+                    ("services", name, "networks", index),
                     f"service '{name}' uses network '{network}', which is not declared "
                     "under top-level 'networks'" + did_you_mean(network, stack.networks),
                 )
-        for mount in service.volumes:
+        for index, mount in enumerate(service.volumes):
             if mount.type == "volume" and mount.source not in stack.volumes:
                 raise ReferenceProblem(
-                    ("services", name, "volumes"),
+                    ("services", name, "volumes", index),
                     f"service '{name}' mounts volume '{mount.source}', which is not declared "
                     "under top-level 'volumes'" + did_you_mean(mount.source, stack.volumes),
                 )
