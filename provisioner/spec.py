@@ -69,7 +69,10 @@ def _scalar_to_str(value: Any, what: str) -> str:
         return str(value)
     if value is None:
         return ""
-    raise ValueError(f"{what} must be a string, number or boolean, not {type(value).__name__}")
+    kind = "a mapping" if isinstance(value, dict) else "a list" if isinstance(value, list) else None
+    raise ValueError(
+        f"{what} must be a string, number or boolean, not {kind or type(value).__name__}"
+    )
 
 
 def _key_value_mapping(value: Any, what: str) -> dict[str, str]:
