@@ -74,8 +74,10 @@ def load_stack(
         if document is None:
             document = SourcedDict()
         if not isinstance(document, dict):
+            where = getattr(document, "location", None) or Location(str(path), 1)
             raise SpecError(
-                f"{path}: the top level must be a mapping with 'project' and 'services'."
+                f"{where}: the top level must be a mapping with 'project' and 'services', "
+                f"not {'a list' if isinstance(document, list) else 'a single value'}."
             )
         document = _normalise(interpolate(document, env))
         merged = document if merged is None else merge(merged, document)
@@ -235,6 +237,11 @@ def _describe(error: Mapping[str, Any], allowed: list[str] | None, path: Sequenc
         return f"required key '{key}' is missing"
     if kind == "union_tag_not_found":
         return "the health check needs a 'type': one of tcp, http, postgres, redis, amqp, exec"
+    if kind == "union_tag_invalid":
+        tag = (error.get("ctx") or {}).get("tag")
+        return (
+            f"unknown health check type '{tag}'; use one of tcp, http, postgres, redis, amqp, exec"
+        )
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
     given = error.get("input")
