@@ -127,8 +127,8 @@ def load_yaml_text(text: str, label: str) -> Any:
         # Raised before parsing (e.g. a NUL or control character); it knows the offset.
         line = text.count("\n", 0, exc.position) + 1
         raise SpecError(
-            f"{label}, line {line}: invalid YAML: character #x{exc.character:04x} is not "
-            "allowed (special characters are not allowed)."
+            f"{label}, line {line}: invalid YAML: the control character "
+            f"#x{exc.character:04x} is not allowed."
         ) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"{label}: invalid YAML: {exc}.") from None
