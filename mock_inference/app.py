@@ -1,0 +1,48 @@
+"""Application factory: Sanic config, error handlers, routes, worker wiring."""
+
+from __future__ import annotations
+
+from sanic import Sanic
+
+from . import errors, faults
+from .config import Settings
+from .routes import chat, completions, embeddings, models, ops
+from .state import State
+
+APP_NAME = "mock_inference"
+
+
+def create_app(settings: Settings | None = None, name: str = APP_NAME) -> Sanic:
+    settings = settings or Settings.from_env()
+    app = Sanic(name)
+    cfg = app.config
+    cfg.REQUEST_MAX_SIZE = settings.max_body_bytes
+    cfg.FALLBACK_ERROR_FORMAT = "json"  # belt and braces: our handlers cover every error
+    cfg.GRACEFUL_SHUTDOWN_TIMEOUT = settings.graceful_shutdown_seconds
+    cfg.ACCESS_LOG = False  # an access log line costs more than the request itself
+    cfg.MOTD = False
+    cfg.KEEP_ALIVE_TIMEOUT = 75  # outlive client pools' idle timeouts, like uvicorn/vLLM
+    cfg.RESPONSE_TIMEOUT = max(600, int(settings.timeout_fault_seconds) + 60)
+    cfg.REQUEST_TIMEOUT = 60
+
+    state = State(settings)
+    app.ctx.state = state
+    errors.register(app)
+    chat.register(app, state)
+    completions.register(app, state)
+    embeddings.register(app, state)
+    models.register(app, state)
+    ops.register(app, state)
+
+    @app.main_process_start
+    async def _shared_memory(app: Sanic) -> None:
+        # One "fail first N" counter table for all workers (see faults.py).
+        app.shared_ctx.fault_counters = faults.shared_counters()
+
+    @app.before_server_start
+    async def _attach_shared(app: Sanic) -> None:
+        counters = getattr(app.shared_ctx, "fault_counters", None)
+        if counters is not None:
+            state.faults.counters = counters
+
+    return app

@@ -1,0 +1,287 @@
+"""The OpenAPI 3.0 document the service serves at /openapi.json.
+
+Request schemas state what validation.py accepts, so fuzzers (schemathesis)
+generate meaningful valid and invalid requests. Responses are sketched: every
+error shares the OpenAI `Error` schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import __version__
+from .config import Settings
+
+_ERR = {"$ref": "#/components/schemas/ErrorResponse"}
+_JSON_ERR = {"application/json": {"schema": _ERR}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {
+        400: "Invalid request",
+        401: "Missing or wrong API key",
+        404: "Unknown model",
+        413: "Body too large",
+        429: "Rate limited (injected)",
+        500: "Server error (injected)",
+    }
+    return {str(c): {"description": text[c], "content": _JSON_ERR} for c in codes}
+
+
+def _post(summary: str, schema: str, ok: dict[str, Any], auth: bool = True) -> dict[str, Any]:
+    codes = (400, 401, 404, 413, 429, 500) if auth else (400, 404, 413)
+    return {
+        "post": {
+            "summary": summary,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}
+                },
+            },
+            "responses": {"200": ok, **_errors(*codes)},
+        }
+    }
+
+
+def _json_ok(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+
+
+_SSE_OK = {
+    "description": "JSON object, or Server-Sent Events when stream is true",
+    "content": {
+        "application/json": {"schema": {"type": "object"}},
+        "text/event-stream": {"schema": {"type": "string"}},
+    },
+}
+
+_STOP = {
+    "oneOf": [
+        {"type": "string"},
+        {"type": "array", "items": {"type": "string"}, "maxItems": 4},
+    ],
+    "nullable": True,
+}
+
+_COMMON = {
+    "model": {"type": "string", "minLength": 1},
+    "n": {"type": "integer", "minimum": 1, "maximum": 128, "nullable": True},
+    "max_tokens": {"type": "integer", "minimum": 1, "nullable": True},
+    "stop": _STOP,
+    "seed": {"type": "integer", "nullable": True},
+    "temperature": {"type": "number", "minimum": 0, "maximum": 2, "nullable": True},
+    "top_p": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
+    "presence_penalty": {"type": "number", "minimum": -2, "maximum": 2, "nullable": True},
+    "frequency_penalty": {"type": "number", "minimum": -2, "maximum": 2, "nullable": True},
+    "stream": {"type": "boolean", "nullable": True},
+    "stream_options": {
+        "type": "object",
+        "nullable": True,
+        "properties": {"include_usage": {"type": "boolean"}},
+    },
+}
+
+_SCHEMAS: dict[str, Any] = {
+    "ErrorResponse": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["message", "type", "param", "code"],
+                "properties": {
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                    "param": {"type": "string", "nullable": True},
+                    "code": {"oneOf": [{"type": "string"}, {"type": "integer"}], "nullable": True},
+                },
+            }
+        },
+    },
+    "ContentPart": {
+        "type": "object",
+        "required": ["type"],
+        "properties": {
+            "type": {"type": "string", "enum": ["text", "image_url", "input_audio", "file"]},
+            "text": {"type": "string"},
+        },
+    },
+    "Message": {
+        "type": "object",
+        "required": ["role", "content"],
+        "properties": {
+            "role": {"type": "string", "enum": ["system", "developer", "user", "assistant"]},
+            "content": {
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"$ref": "#/components/schemas/ContentPart"}},
+                ]
+            },
+            "name": {"type": "string"},
+        },
+    },
+    "Tool": {
+        "type": "object",
+        "required": ["type", "function"],
+        "properties": {
+            "type": {"type": "string", "enum": ["function"]},
+            "function": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "description": {"type": "string"},
+                    "parameters": {"type": "object"},
+                },
+            },
+        },
+    },
+    "ChatCompletionRequest": {
+        "type": "object",
+        "required": ["messages"],
+        "properties": {
+            **_COMMON,
+            "messages": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"$ref": "#/components/schemas/Message"},
+            },
+            "max_completion_tokens": {"type": "integer", "minimum": 1, "nullable": True},
+            "tools": {"type": "array", "items": {"$ref": "#/components/schemas/Tool"}},
+            "tool_choice": {
+                "oneOf": [
+                    {"type": "string", "enum": ["none", "auto", "required"]},
+                    {
+                        "type": "object",
+                        "required": ["type", "function"],
+                        "properties": {
+                            "type": {"type": "string", "enum": ["function"]},
+                            "function": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {"name": {"type": "string"}},
+                            },
+                        },
+                    },
+                ]
+            },
+            "response_format": {
+                "type": "object",
+                "required": ["type"],
+                "properties": {
+                    "type": {"type": "string", "enum": ["text", "json_object", "json_schema"]},
+                    "json_schema": {
+                        "type": "object",
+                        "required": ["name"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "schema": {"type": "object"},
+                            "strict": {"type": "boolean"},
+                        },
+                    },
+                },
+            },
+            "logprobs": {"type": "boolean", "nullable": True},
+            "top_logprobs": {"type": "integer", "minimum": 0, "maximum": 20, "nullable": True},
+        },
+    },
+    "CompletionRequest": {
+        "type": "object",
+        "required": ["prompt"],
+        "properties": {
+            **_COMMON,
+            "prompt": {
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                ]
+            },
+            "echo": {"type": "boolean", "nullable": True},
+            "logprobs": {"type": "integer", "minimum": 0, "maximum": 5, "nullable": True},
+        },
+    },
+    "EmbeddingRequest": {
+        "type": "object",
+        "required": ["input"],
+        "properties": {
+            "model": {"type": "string", "minLength": 1},
+            "input": {
+                "oneOf": [
+                    {"type": "string", "minLength": 1},
+                    {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 64,
+                        "items": {"type": "string", "minLength": 1},
+                    },
+                ]
+            },
+            "encoding_format": {"type": "string", "enum": ["float", "base64"]},
+            "dimensions": {"type": "integer", "minimum": 1, "maximum": 4096},
+        },
+    },
+    "TokenizeRequest": {
+        "type": "object",
+        "required": ["prompt"],
+        "properties": {"model": {"type": "string", "minLength": 1}, "prompt": {"type": "string"}},
+    },
+}
+
+
+def document(settings: Settings) -> dict[str, Any]:
+    model_param = {
+        "name": "model_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "example": settings.model_name},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Mock OpenAI-compatible inference service",
+            "version": __version__,
+            "description": "A vLLM look-alike for local development. See mock_inference/README.md.",
+        },
+        "servers": [{"url": "/"}],
+        "paths": {
+            "/v1/chat/completions": _post("Chat completion", "ChatCompletionRequest", _SSE_OK),
+            "/v1/completions": _post("Legacy text completion", "CompletionRequest", _SSE_OK),
+            "/v1/embeddings": _post("Embeddings", "EmbeddingRequest", _json_ok("Vectors")),
+            "/v1/models": {
+                "get": {
+                    "summary": "List served models",
+                    "responses": {"200": _json_ok("Model list"), **_errors(401, 429, 500)},
+                }
+            },
+            "/v1/models/{model_id}": {
+                "get": {
+                    "summary": "One served model",
+                    "parameters": [model_param],
+                    "responses": {"200": _json_ok("Model card"), **_errors(401, 404, 429, 500)},
+                }
+            },
+            "/tokenize": _post(
+                "Tokenize a prompt", "TokenizeRequest", _json_ok("Token ids"), False
+            ),
+            "/health": {
+                "get": {"summary": "Liveness", "responses": {"200": {"description": "OK"}}}
+            },
+            "/version": {"get": {"summary": "Version", "responses": {"200": _json_ok("Version")}}},
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics",
+                    "responses": {
+                        "200": {
+                            "description": "Prometheus text format",
+                            "content": {"text/plain": {"schema": {"type": "string"}}},
+                        }
+                    },
+                }
+            },
+        },
+        "components": {"schemas": _SCHEMAS},
+    }

@@ -1,0 +1,155 @@
+"""POST /v1/completions: legacy text completions, streamed and not."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sanic import Request, Sanic
+from sanic.response import HTTPResponse
+
+from .. import logprobs, validation
+from ..ids import new_id
+from ..sse import DONE, HEADERS_BASE, ChunkFrame, error_event
+from ..state import State
+from ..textgen import Prompt, make_rng, shape
+from ..timing import timing_for
+
+_ROUTE = "/v1/completions"
+
+
+@dataclass(slots=True)
+class _Choice:
+    index: int
+    prefix: str  # the echoed prompt, when echo is on
+    text: str
+    pieces: tuple[str, ...]
+    finish_reason: str
+
+
+def register(app: Sanic, state: State) -> None:
+    settings = state.settings
+    metrics = state.metrics
+
+    async def completions(request: Request) -> HTTPResponse | None:
+        started = time.perf_counter()
+        deferred = state.admit(request)
+        req = validation.completion(validation.parse_json(request.body), settings.model_name)
+        common = req.common
+        state.check_model(common.model)
+        prompt_tokens = sum(tokens for _, tokens in req.prompts)
+        timing = timing_for(settings, request.headers, prompt_tokens)
+        strategy = state.pick_strategy(request.headers)
+        built: list[_Choice] = []
+        for p, (text, _) in enumerate(req.prompts):
+            for i in range(common.n):
+                rng = make_rng(common.seed, common.temperature, i, text)
+                shaped = shape(
+                    strategy.reply(Prompt(text, text), rng), common.max_tokens, common.stop
+                )
+                built.append(
+                    _Choice(
+                        p * common.n + i,
+                        text if req.echo else "",
+                        shaped.text,
+                        shaped.pieces,
+                        shaped.finish_reason,
+                    )
+                )
+        completion_tokens = sum(len(c.pieces) for c in built)
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        }
+        cid = new_id("cmpl-")
+        metrics.running += 1
+        try:
+            if deferred == "timeout":
+                await asyncio.sleep(settings.timeout_fault_seconds)
+            if not common.stream:
+                longest = max(len(c.pieces) for c in built)
+                if not timing.zero:
+                    await asyncio.sleep(timing.ttft + timing.itl * max(0, longest - 1))
+                body = {
+                    "id": cid,
+                    "object": "text_completion",
+                    "created": int(time.time()),
+                    "model": common.model,
+                    "choices": [_final(c, req.logprobs) for c in built],
+                    "usage": usage,
+                    "system_fingerprint": None,
+                }
+                elapsed = time.perf_counter() - started
+                metrics.ttft.observe(timing.ttft if timing.ttft > 0 else elapsed)
+                metrics.finished(prompt_tokens, completion_tokens, built[0].finish_reason, elapsed)
+                metrics.http[(_ROUTE, 200)] += 1
+                return HTTPResponse(
+                    orjson.dumps(body),
+                    headers={"x-request-id": cid},
+                    content_type="application/json",
+                )
+            frame = ChunkFrame(
+                cid, "text_completion", int(time.time()), common.model, common.include_usage
+            )
+            response = await request.respond(
+                content_type="text/event-stream", headers={**HEADERS_BASE, "x-request-id": cid}
+            )
+            if timing.ttft > 0:
+                await asyncio.sleep(timing.ttft)
+            metrics.ttft.observe(time.perf_counter() - started)
+            if req.echo:
+                for c in built:
+                    await response.send(frame.chunk([_chunk(c.index, c.prefix, None)]))
+            longest = max(len(c.pieces) for c in built)
+            fail_at = longest // 2 if deferred == "stream_error" else -1
+            for k in range(longest):
+                if k == fail_at:
+                    await response.send(error_event("Injected mid-stream failure (x-mock-fault)"))
+                    await response.eof()
+                    return None
+                if k and timing.itl > 0:
+                    await asyncio.sleep(timing.itl)
+                for c in built:
+                    if k < len(c.pieces):
+                        lp = logprobs.legacy((c.pieces[k],), req.logprobs) if req.logprobs else None
+                        await response.send(frame.chunk([_chunk(c.index, c.pieces[k], None, lp)]))
+            for c in built:
+                await response.send(frame.chunk([_chunk(c.index, "", c.finish_reason)]))
+            if common.include_usage:
+                await response.send(frame.usage(usage))
+            await response.send(DONE)
+            await response.eof()
+            metrics.finished(
+                prompt_tokens,
+                completion_tokens,
+                built[0].finish_reason,
+                time.perf_counter() - started,
+            )
+            metrics.http[(_ROUTE, 200)] += 1
+            return None
+        finally:
+            metrics.running -= 1
+
+    app.add_route(completions, _ROUTE, methods=["POST"], name="completions")
+
+
+def _chunk(
+    index: int, text: str, finish: str | None, lp: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    return {"index": index, "text": text, "logprobs": lp, "finish_reason": finish}
+
+
+def _final(c: _Choice, top: int | None) -> dict[str, Any]:
+    lp = None
+    if top is not None:
+        lp = logprobs.legacy(c.pieces, top, offset=len(c.prefix))
+    return {
+        "index": c.index,
+        "text": c.prefix + c.text,
+        "logprobs": lp,
+        "finish_reason": c.finish_reason,
+    }

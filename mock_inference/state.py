@@ -1,0 +1,73 @@
+"""Per-worker service state and the checks every /v1 request goes through first."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .config import Settings
+from .errors import APIError
+from .faults import Faults
+from .metrics import Metrics
+from .textgen import FixedReply, ReplyStrategy, strategy_for
+
+
+class State:
+    def __init__(self, settings: Settings, counters: Any | None = None) -> None:
+        self.settings = settings
+        self.created = int(time.time())
+        self.models = settings.models
+        self.model_set = frozenset(self.models)
+        self.strategy = strategy_for(settings)
+        self.strategies: dict[str, ReplyStrategy] = {
+            mode: strategy_for(settings, mode) for mode in ("fixed", "echo", "filler")
+        }
+        self.strategies["script"] = (
+            self.strategy if settings.reply_mode == "script" else (self.strategies["fixed"])
+        )
+        self.faults = Faults(settings, counters)
+        self.metrics = Metrics(settings.model_name)
+        self.bearer = frozenset(f"Bearer {key}" for key in settings.api_keys)
+
+    def admit(self, request: Any) -> str | None:
+        """Auth, then injected faults. Returns a deferred fault for the handler to act on."""
+        if self.bearer:
+            auth = request.headers.get("authorization")
+            if auth not in self.bearer:
+                if not auth:
+                    message = (
+                        "You didn't provide an API key. You need to provide your API key in an "
+                        "Authorization header using Bearer auth "
+                        "(i.e. Authorization: Bearer YOUR_KEY)."
+                    )
+                else:
+                    shown = auth.removeprefix("Bearer ")
+                    shown = shown[:3] + "*" * max(0, len(shown) - 7) + shown[-4:]
+                    message = f"Incorrect API key provided: {shown}."
+                raise APIError(401, message, code="invalid_api_key")
+        return self.faults.check(request.method, request.path, request.headers, request.body)
+
+    def check_model(self, model: str) -> None:
+        if model not in self.model_set and not self.settings.accept_unknown_models:
+            raise APIError(
+                404,
+                f"The model `{model}` does not exist or you do not have access to it.",
+                param="model",
+                code="model_not_found",
+            )
+
+    def pick_strategy(self, headers: Any) -> ReplyStrategy:
+        literal = headers.get("x-mock-reply")
+        if literal is not None:
+            return FixedReply(literal)
+        mode = headers.get("x-mock-reply-mode")
+        if mode is None:
+            return self.strategy
+        strategy = self.strategies.get(mode.strip().lower())
+        if strategy is None:
+            raise APIError(
+                400,
+                "x-mock-reply-mode must be fixed, echo, filler or script",
+                param="x-mock-reply-mode",
+            )
+        return strategy

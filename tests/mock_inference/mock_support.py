@@ -1,0 +1,83 @@
+"""Helpers for the mock inference tests: start and stop real servers on 127.0.0.1.
+
+A plain module (not conftest) so test files can import it by name; this folder has
+no __init__.py so that it does not shadow the `mock_inference` package itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10.0, **kwargs)
+
+
+def start_server(extra_env: dict[str, str] | None = None, workers: int = 1) -> Server:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCK_")}
+    env.update({"PYTHONUNBUFFERED": "1", **(extra_env or {})})
+    cmd = [sys.executable, "-m", "mock_inference", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--workers", str(workers)]
+    process = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            err = process.stderr.read().decode() if process.stderr else ""
+            raise RuntimeError(f"mock server exited early ({process.returncode}):\n{err}")
+        try:
+            if httpx.get(url + "/health", timeout=0.5).status_code == 200:
+                return Server(url, process, env)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("mock server did not become healthy within 20 s")
+
+
+def stop_server(server: Server) -> int:
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGTERM)
+        try:
+            server.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+    if server.process.stderr:
+        server.process.stderr.close()
+    return server.process.returncode
+
+
+CHAT_BODY = {
+    "model": "mock-gpt",
+    "messages": [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "Hello, how are you today?"},
+    ],
+}
