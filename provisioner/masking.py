@@ -9,8 +9,11 @@ MASK = "********"
 _SECRET_KEY = re.compile(
     r"pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential", re.IGNORECASE
 )
+# The password runs to the '@' that is followed by the host, so an unescaped '@' or '/'
+# inside the password is masked too rather than leaked.
 _URL_PASSWORD = re.compile(
-    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@/\s]+)(?=@)", re.IGNORECASE
+    r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^\s?#]+)(?=@[^@/\s?#]*(?:[/?#\s]|$))",
+    re.IGNORECASE,
 )
 
 
