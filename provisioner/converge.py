@@ -251,14 +251,18 @@ def _run_services(
             finished[name].set()
 
     pool = ThreadPoolExecutor(max_workers=max(1, len(actions)))
-    futures: dict[Future, str] = {pool.submit(run, name): name for name in actions}
+    futures: dict[Future, str] = {}
     try:
+        # Submitting is inside the guard too: a Ctrl-C between two submits must still
+        # wait for the threads already running, or they would act after we report.
+        for name in actions:
+            futures[pool.submit(run, name)] = name
         while not all(f.done() for f in futures):
             wait(futures, timeout=0.2)
     except KeyboardInterrupt:
         cancelled.set()
         progress.note("Interrupted: finishing the Docker call in progress, then stopping...")
-        pool.shutdown(wait=True, cancel_futures=True)
+        _drain(pool)
         raise Interrupted(
             "Interrupted. Nothing is left half-made: run `apply` again to finish converging."
         ) from None
@@ -274,6 +278,17 @@ def _run_services(
                 raise type(first)("\n\n".join(str(e) for e in primary))
             raise first
         raise first
+
+
+def _drain(pool: ThreadPoolExecutor) -> None:
+    """Wait for the worker threads to stop; a second Ctrl-C does not cut this short, so the
+    project lock is never released while a thread still changes Docker."""
+    while True:
+        try:
+            pool.shutdown(wait=True, cancel_futures=True)
+            return
+        except KeyboardInterrupt:
+            continue
 
 
 def _act(
