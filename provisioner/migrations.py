@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -221,11 +221,11 @@ def migrate_up(
         if not pending and not to_accept:  # the no-op path: no lock, no writes
             return MigrateReport([], time.perf_counter() - started, skipped=len(applied))
         with advisory_lock(dsn, MIGRATIONS_LOCK, lock_timeout_s, "migrations"):
-            _run(conn, _CREATE_TRACKING)
+            run(conn, _CREATE_TRACKING)
             applied = read_applied(conn)  # another run may have applied some meanwhile
             pending, to_accept = _plan_up(migrations, applied, to, accept)
             for migration in to_accept:
-                _run(
+                run(
                     conn,
                     f"UPDATE {TRACKING_TABLE} SET checksum = %s WHERE version = %s",
                     (migration.checksum, migration.version),
@@ -389,7 +389,7 @@ def run_file(
 ) -> None:
     """Run one SQL file and its bookkeeping statement; MigrationError on any failure."""
     statements = split_statements(text)
-    _run(conn, "RESET ALL")  # settings a previous file SET must not leak into this one
+    run(conn, "RESET ALL")  # settings a previous file SET must not leak into this one
     started = time.perf_counter()
     if transactional:
         _refuse_transaction_control(path, text, statements)
@@ -400,7 +400,8 @@ def run_file(
                 ms = round((time.perf_counter() - started) * 1000)
                 conn.execute(record, record_params(ms))
         except psycopg.Error as exc:
-            raise _transactional_error(conn, path, text, exc) from None
+            note = "Nothing of this file was applied: its transaction was rolled back."
+            raise transactional_error(conn, path, text, exc, note) from None
         return
     for index, statement in enumerate(statements):
         try:
@@ -415,7 +416,7 @@ def run_file(
             )
             raise sql_error(path, text, exc, statement, done) from None
     ms = round((time.perf_counter() - started) * 1000)
-    _run(conn, record, record_params(ms))
+    run(conn, record, record_params(ms))
 
 
 def _refuse_transaction_control(path: Path, text: str, statements: list[Statement]) -> None:
@@ -432,27 +433,41 @@ def _refuse_transaction_control(path: Path, text: str, statements: list[Statemen
             )
 
 
-def _transactional_error(
-    conn: psycopg.Connection, path: Path, text: str, exc: psycopg.Error
+def transactional_error(
+    conn: psycopg.Connection,
+    path: Path,
+    text: str,
+    exc: psycopg.Error,
+    note: str,
+    prepare: Callable[[psycopg.Connection], None] | None = None,
+    kind: str = "Migration",
 ) -> MigrationError:
-    note = "Nothing of this file was applied: its transaction was rolled back."
+    """The error of a file that ran whole in one (rolled back) transaction.
+
+    `prepare` repeats what ran before the file in that transaction (seed variables).
+    """
     if exc.diag.statement_position or isinstance(exc, psycopg.OperationalError):
-        return sql_error(path, text, exc, None, note)
+        return sql_error(path, text, exc, None, note, kind=kind)
     # No position (e.g. 'already exists', a constraint, RAISE): find the statement by
     # running the file again statement by statement in a transaction that is rolled back.
-    located = _replay(conn, text, exc.sqlstate)
+    located = _replay(conn, text, exc.sqlstate, prepare)
     if located is None:
-        return sql_error(path, text, exc, None, note, line_known=False)
+        return sql_error(path, text, exc, None, note, line_known=False, kind=kind)
     statement, replayed = located
-    return sql_error(path, text, replayed, statement, note)
+    return sql_error(path, text, replayed, statement, note, kind=kind)
 
 
 def _replay(
-    conn: psycopg.Connection, text: str, sqlstate: str | None
+    conn: psycopg.Connection,
+    text: str,
+    sqlstate: str | None,
+    prepare: Callable[[psycopg.Connection], None] | None,
 ) -> tuple[Statement, psycopg.Error] | None:
     try:
         with conn.transaction(force_rollback=True):
             conn.execute(f"SET LOCAL statement_timeout = '{REPLAY_TIMEOUT}'")
+            if prepare is not None:
+                prepare(conn)
             for statement in split_statements(text):
                 try:
                     conn.execute(statement.text)
@@ -471,12 +486,13 @@ def sql_error(
     note: str,
     *,
     line_known: bool = True,
+    kind: str = "Migration",
 ) -> MigrationError:
     """One paragraph: file, line, PostgreSQL's message, detail and hint, what was kept."""
     diag = exc.diag
     message = diag.message_primary or (str(exc).splitlines() or [type(exc).__name__])[0]
     message = mask_text(message)
-    where = display(path)
+    where = f"{kind} {display(path)} failed"
     if line_known:
         offset = statement.start if statement else 0
         body = statement.text if statement else text
@@ -488,7 +504,7 @@ def sql_error(
             body,
         )
         source = line_text(text, line).strip()
-        where += f", line {line}"
+        where += f" at line {line}"
         if source:
             where += f" ({source[:120]!r})"
     parts = [f"{where}: {message}"]
@@ -541,11 +557,17 @@ def read_applied(conn: psycopg.Connection) -> dict[int, _Applied]:
     return {row[0]: _Applied(*row) for row in rows}
 
 
-def _run(conn: psycopg.Connection, query: str, params: tuple | None = None) -> None:
+def run(
+    conn: psycopg.Connection,
+    query: str,
+    params: tuple | None = None,
+    doing: str = "updating the migration history",
+) -> None:
+    """A bookkeeping statement; MigrationError on failure."""
     try:
         conn.execute(query, params)
     except psycopg.Error as exc:
-        raise _db_error("updating the migration history", exc) from None
+        raise _db_error(doing, exc) from None
 
 
 def _db_error(doing: str, exc: psycopg.Error) -> MigrationError:
