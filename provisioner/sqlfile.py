@@ -89,7 +89,7 @@ def split_statements(text: str) -> list[Statement]:
 
     def finish(end: int) -> None:
         nonlocal start, paren, idents, begin_depth
-        if start is not None:
+        if start is not None and text[start:end] != ";":  # empty statements are no-ops
             first = idents[0].upper() if idents else ""
             statements.append(Statement(start, end, text[start:end], first))
         start, paren, idents, begin_depth = None, 0, [], 0
@@ -142,7 +142,8 @@ def split_statements(text: str) -> list[Statement]:
             i = ident.end()
             continue
         i += 1
-    finish(n)
+    if start is not None:
+        finish(start + len(text[start:].rstrip()))  # a last statement without ';'
     return statements
 
 
