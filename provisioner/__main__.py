@@ -1,5 +1,9 @@
 import sys
 
-from .cli import main
+try:
+    from .cli import main
+except KeyboardInterrupt:  # Ctrl-C while the modules load: no traceback either
+    print("Interrupted.", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

@@ -109,6 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        # Also a Ctrl-C during the fast path or the imports before a command runs.
+        print("Interrupted.", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("apply", "diff"):
         from .fastpath import try_fast
@@ -125,8 +134,5 @@ def main(argv: list[str] | None = None) -> int:
         message = str(exc) if args.show_secrets else mask_text(str(exc))
         print(f"error: {message}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("Interrupted.", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         return 0
