@@ -584,28 +584,31 @@ def advisory_lock(dsn: str, key: int, timeout_s: float, what: str) -> Iterator[N
     """
     conn = connect(dsn, f"{what}-lock")
     try:
-        deadline = time.monotonic() + timeout_s
-        delay = 0.02
-        while True:
-            got = conn.execute(
-                "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, key)
-            ).fetchone()
-            if got and got[0]:
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise MigrationError(
-                    f"Another run has held the {what} lock of this database for over "
-                    f"{timeout_s:g}s{_holder(conn, key)}. Wait for it to finish, or end it if "
-                    "it is stuck (SELECT pg_terminate_backend(pid))."
-                )
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.5)
+        try:
+            _acquire(conn, key, timeout_s, what)
+        except psycopg.Error as exc:
+            raise _db_error(f"taking the {what} lock", exc) from None
         yield
-    except psycopg.Error as exc:
-        raise _db_error(f"taking the {what} lock", exc) from None
     finally:
         conn.close()  # ending the session releases the lock, whatever happened
+
+
+def _acquire(conn: psycopg.Connection, key: int, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    delay = 0.02
+    while True:
+        got = conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_NAMESPACE, key)).fetchone()
+        if got and got[0]:
+            return
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise MigrationError(
+                f"Another run has held the {what} lock of this database for over "
+                f"{timeout_s:g}s{_holder(conn, key)}. Wait for it to finish, or end it if "
+                "it is stuck (SELECT pg_terminate_backend(pid))."
+            )
+        time.sleep(min(delay, remaining))
+        delay = min(delay * 2, 0.5)
 
 
 def _holder(conn: psycopg.Connection, key: int) -> str:
