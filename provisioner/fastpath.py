@@ -99,8 +99,13 @@ def _check(args: Any) -> int | None:
         env_local = Path(record["env_local"])
         if path_digest(env_local) != record["env_local_digest"]:
             return None
-    if not _docker_matches(record):
-        return None
+    from .lock import unless_busy
+
+    with unless_busy(record["project"]) as free:
+        # Another run holds the project (e.g. a destroy in progress): take the full path,
+        # which waits for it, instead of answering from a state that is being changed.
+        if not free or not _docker_matches(record):
+            return None
     for warning in record["warnings"]:
         print(warning, file=sys.stderr)
     if args.command == "apply":

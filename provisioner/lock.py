@@ -55,3 +55,23 @@ def project_lock(project: str, command: str, timeout: float, progress: Progress)
         yield
     finally:
         handle.close()
+
+
+@contextmanager
+def unless_busy(project: str) -> Iterator[bool]:
+    """A shared hold on the project's lock while it is free: True inside when held.
+
+    Read-only shortcuts (the no-op fast path) use it so they never answer while another
+    run is changing the project, and no run starts changing it while they read.
+    """
+    path = lock_path(project)
+    handle = open(path, "a+")  # noqa: SIM115 - held for the duration of the context
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        handle.close()

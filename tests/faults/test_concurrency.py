@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import assert_converged, background, free_port, project_state
+from .conftest import PYTHON, assert_converged, background, free_port, project_state
 from .stacks import interrupt_stack
 
 pytestmark = pytest.mark.docker
@@ -56,3 +56,27 @@ def test_apply_and_destroy_at_once(make_stack, docker_client) -> None:
                 assert_converged(docker_client, stack.project, SERVICES, stack)
             else:
                 assert state.empty_of_containers_and_networks, state
+
+
+def test_apply_during_destroy_waits_even_on_a_converged_stack(make_stack, docker_client) -> None:
+    """The no-op fast path must not answer 'No changes' while another run holds the lock."""
+    stack = make_stack(
+        f"""
+project: PROJECT
+services:
+  web:
+    image: {PYTHON}
+    command: ["python3", "-m", "http.server", "8080"]
+    healthcheck: {{type: http, port: 8080, timeout: 30s}}
+    stop_grace_period: 3s   # python as PID 1 ignores SIGTERM: stopping takes the whole grace
+"""
+    )
+    stack.run("apply", check=True)
+    assert "No changes" in stack.run("apply", check=True).stdout  # the fast path is primed
+    destroy = background(stack, "destroy")
+    destroy.wait_for(r"stopping and removing")
+    applied = stack.run("apply", timeout=120)
+    assert destroy.finish(60) == 0, destroy.err
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "No changes" not in applied.stdout, applied.stdout + applied.stderr
+    assert_converged(docker_client, stack.project, {"web"}, stack)
