@@ -446,7 +446,9 @@ def transactional_error(
 
     `prepare` repeats what ran before the file in that transaction (seed variables).
     """
-    if exc.diag.statement_position or isinstance(exc, psycopg.OperationalError):
+    if isinstance(exc, psycopg.OperationalError):  # the connection, not the SQL: no line
+        return sql_error(path, text, exc, None, note, line_known=False, kind=kind)
+    if exc.diag.statement_position:
         return sql_error(path, text, exc, None, note, kind=kind)
     # No position (e.g. 'already exists', a constraint, RAISE): find the statement by
     # running the file again statement by statement in a transaction that is rolled back.

@@ -311,3 +311,15 @@ def test_connection_errors_mask_the_password(database: str):
     assert "s3cret-wrong" not in str(err.value) and "********" in str(err.value)
     with pytest.raises(MigrationError, match="Cannot connect"):
         migration_status("postgresql://u:pw@127.0.0.1:1/db?connect_timeout=2", MIGRATIONS)
+
+
+def test_connection_lost_mid_migration(database: str, migrations_copy: Path):
+    add(
+        migrations_copy,
+        "000006_dies.up.sql",
+        "CREATE TABLE dies (id int);\nSELECT pg_terminate_backend(pg_backend_pid());\n",
+    )
+    with pytest.raises(MigrationError) as err:
+        migrate_up(database, migrations_copy)
+    assert "000006_dies.up.sql failed:" in str(err.value)
+    assert "dies" not in tables(database) and tracked(database) == [1, 2, 3, 4, 5]
