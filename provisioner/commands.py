@@ -243,7 +243,9 @@ def _pending(loaded: LoadedStack, observed_running: bool) -> dict[str, list[str]
         }
         if loaded.stack.seeds:
             result["seed"] = pending_seeds(
-                migrations.database_url, _migration_dir(loaded, loaded.stack.seeds.path)
+                migrations.database_url,
+                _migration_dir(loaded, loaded.stack.seeds.path),
+                variables=loaded.stack.seeds.variables,
             )
         return result
     except MigrationError:
@@ -367,7 +369,9 @@ def cmd_status(args: argparse.Namespace) -> int:
                     run_probe(client, probe, info)
                     entry["health"] = "healthy" if entry["health"] == "-" else entry["health"]
                 except ProbeFailed as exc:
-                    entry["health"] = f"unhealthy: {exc}"
+                    # Probe output (an exec probe's, say) may hold a DSN: masked in text and JSON.
+                    text = str(exc) if args.show_secrets else mask_text(str(exc))
+                    entry["health"] = f"unhealthy: {text}"
         return entry
 
     names = list(desired.services) + sorted(
@@ -385,7 +389,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                 [
                     r["service"],
                     r["state"],
-                    mask_text(str(r["health"])),
+                    str(r["health"]),
                     ", ".join(r["ports"]),
                     " ".join(r["urls"].values()),
                 ]
