@@ -17,13 +17,30 @@ _URL_PASSWORD = re.compile(
 )
 
 
+# `password=...`, `token=...` and the like in free text: key=value DSNs, query strings,
+# command output. Quoted values run to their closing quote.
+_KEY_VALUE = re.compile(
+    r"""\b(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)(?P<eq>\s*=\s*)"""
+    r"""(?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&;,'"]+)"""
+)
+
+
 def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key))
 
 
 def mask_text(text: str) -> str:
-    """Passwords inside URLs in free text (error messages, DSNs)."""
-    return _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    """Passwords inside URLs, and values of secret-looking keys given as key=value, in free
+    text (error messages, DSNs, probe output)."""
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    return _KEY_VALUE.sub(
+        lambda m: (
+            m.group("key") + m.group("eq") + MASK
+            if is_secret_key(m.group("key")) and m.group("value") != MASK
+            else m.group(0)
+        ),
+        text,
+    )
 
 
 def mask_value(key: str, value: Any, show: bool = False) -> Any:

@@ -41,6 +41,17 @@ services:
     image: {REDIS}
     ports: ["{redis_port}:6379"]
     healthcheck: {{type: redis}}
+  checker:
+    image: {REDIS}
+    healthcheck:
+      type: exec
+      command:
+        - sh
+        - -c
+        - >-
+          echo no answer from postgres://app:{pg_pw}@postgres/app;
+          echo host=postgres password={pg_pw} token={TOKEN}; exit 1
+      timeout: 6s
 """
 
 
@@ -61,12 +72,16 @@ def test_secrets_are_masked_everywhere(make_stack, docker_client) -> None:
     assert "Service 'postgres' did not become healthy (postgres probe)" in failed.stderr
     assert "password authentication failed" in failed.stderr, failed.stderr
     assert "still waiting for health" in failed.stderr, failed.stderr  # progress was shown
+    # The exec probe's output is in the error, with the DSNs' passwords masked.
+    assert "no answer from postgres://app:********@postgres/app" in failed.stderr, failed.stderr
+    assert "host=postgres password=******** token=********" in failed.stderr, failed.stderr
     assert_no_secret(failed.stdout, failed.stderr)
 
     text = stack.run("status", check=True)
     as_json = stack.run("status", "--json", check=True)
     rows = {r["service"]: r for r in json.loads(as_json.stdout)["services"]}
     assert rows["postgres"]["health"].startswith("unhealthy:"), rows
+    assert "password=********" in rows["checker"]["health"], rows
     assert rows["postgres"]["urls"]["DATABASE_URL"] == (
         f"postgres://app:********@localhost:{pg_port}/app"
     )
