@@ -9,11 +9,13 @@ boundary, so what is left is a state the next `apply` resumes from.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import docker
 
@@ -69,9 +71,41 @@ def check_blockers(client: docker.DockerClient, current: Plan, desired: DesiredS
             "Remove or rename it, or give this stack another project name."
         )
     messages.extend(p + "." for p in current.problems)
+    messages.extend(docker_socket_mounts(current, desired))
     messages.extend(busy_ports(client, current, desired))
     if messages:
         raise ConflictError("Nothing was changed:\n  - " + "\n  - ".join(messages))
+
+
+def _docker_sockets() -> set[Path]:
+    paths = {Path("/var/run/docker.sock"), Path("/run/docker.sock")}
+    host = os.environ.get("DOCKER_HOST", "")
+    if host.startswith("unix://"):
+        paths.add(Path(host[len("unix://") :]))
+    return {p.resolve() for p in paths}
+
+
+def docker_socket_mounts(current: Plan, desired: DesiredState) -> list[str]:
+    """Bind mounts that would hand a container the Docker socket: the socket itself under
+    another name (a symlink), or a folder holding it (`/var/run`, `/`)."""
+    sockets = _docker_sockets()
+    messages = []
+    for action in current.actions:
+        if action.kind is Kind.REMOVE:
+            continue
+        service = desired.services[action.service]
+        for mount in service.service.volumes:
+            if mount.type != "bind":
+                continue
+            source = (desired.loaded.project_dir / Path(mount.source).expanduser()).resolve()
+            exposed = sorted(str(s) for s in sockets if s == source or s.is_relative_to(source))
+            if exposed:
+                messages.append(
+                    f"service '{action.service}' bind-mounts '{mount.source}' ({source}), which "
+                    f"gives it the Docker socket {exposed[0]}; a container with the Docker socket "
+                    "controls the whole host, so this is not allowed. Mount only what it needs."
+                )
+    return messages
 
 
 def busy_ports(client: docker.DockerClient, current: Plan, desired: DesiredState) -> list[str]:

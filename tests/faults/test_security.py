@@ -147,6 +147,29 @@ services:
             assert "stack.yaml" in refused.stderr, refused.stderr
 
 
+def test_docker_socket_never_reaches_a_container(make_stack, docker_client) -> None:
+    """Validation refuses the socket's own path; apply also refuses it under another name
+    (a symlink) or inside a mounted folder, before anything is created."""
+    stack = make_stack("")
+    (stack.directory / "sock").symlink_to("/var/run/docker.sock")
+    for source in ("/var/run", "/", "./sock"):
+        stack.write(
+            f"""
+project: {stack.project}
+services:
+  redis:
+    image: {REDIS}
+    volumes: ["{source}:/host:ro"]
+"""
+        )
+        refused = stack.run("apply")
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert f"bind-mounts '{source}'" in refused.stderr, refused.stderr
+        assert "gives it the Docker socket" in refused.stderr, refused.stderr
+        state = project_state(docker_client, stack.project)
+        assert state.containers == {} and state.networks == [], state
+
+
 def test_env_local_is_owner_only(make_stack) -> None:
     stack = make_stack(secret_stack(free_port(), free_port()))
     target = stack.directory / ".env.local"
