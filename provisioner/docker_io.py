@@ -202,9 +202,31 @@ def container_ip(inspect: dict) -> str | None:
     return None
 
 
+def engine_alive() -> bool:
+    """Whether the engine answers a ping on a new connection (a pooled keep-alive one can
+    still be served by an engine that is shutting down)."""
+    try:
+        fresh = docker.from_env(timeout=5)
+        try:
+            fresh.api.ping()
+        finally:
+            fresh.close()
+    except (DockerException, requests.exceptions.RequestException):
+        return False
+    return True
+
+
+def lost_engine(doing: str) -> DockerUnavailable:
+    return DockerUnavailable(f"Lost the connection to the Docker engine {doing}. {DOCKER_HINT}")
+
+
 def log_tail(client: docker.DockerClient, container_id: str, lines: int = 20) -> str:
     try:
         data = client.api.logs(container_id, tail=lines, stdout=True, stderr=True)
+    except requests.exceptions.ConnectionError:
+        if not engine_alive():
+            raise lost_engine("while reading a container's log") from None
+        return "(no log available)"
     except (APIError, requests.exceptions.RequestException):
         return "(no log available)"
     text = data.decode("utf-8", errors="replace").rstrip()

@@ -185,6 +185,9 @@ def wait_until_healthy(
         if initial_restarts is None:
             initial_restarts = restarts
         if state.get("Status") in ("exited", "dead") and not state.get("Restarting"):
+            if state.get("ExitCode") in (137, 143) and not docker_io.engine_alive():
+                # Killed from outside: the engine stopping its containers as it shuts down.
+                raise docker_io.lost_engine(f"while waiting for '{service}' to become healthy")
             _fail(
                 client,
                 service,
