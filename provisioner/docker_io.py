@@ -347,7 +347,9 @@ def stop_container(client: docker.DockerClient, container_id: str, timeout: floa
 def remove_container(client: docker.DockerClient, container_id: str, timeout: float) -> None:
     stop_container(client, container_id, timeout)
     try:
-        call(client.api.remove_container, container_id, force=True)
+        # v=True: the anonymous volumes an image's VOLUME lines made go too (they are no
+        # one's data: a new container never gets them back). Named volumes are kept.
+        call(client.api.remove_container, container_id, force=True, v=True)
     except NotFound:
         pass
     except APIError as exc:

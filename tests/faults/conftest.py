@@ -182,7 +182,7 @@ def foreign(docker_client, project_name: str) -> Iterator:  # noqa: F811 - the f
     for container in docker_client.containers.list(
         all=True, filters={"label": f"{TEST_LABEL}={project_name}"}
     ):
-        container.remove(force=True)
+        container.remove(force=True, v=True)
 
 
 # ---- the Docker engine ---------------------------------------------------------------------

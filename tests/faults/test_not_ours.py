@@ -89,7 +89,16 @@ def test_two_projects_do_not_see_each_other(make_stack, docker_client, project_n
     renamed = stack_text(port_one).replace("PROJECT", one.project).replace("  cache:", "  cache2:")
     one.write(renamed)
     one.run("apply", check=True)
+    anonymous = {
+        m["Name"]
+        for found in project_state(docker_client, one.project).containers.values()
+        for m in found[0]["Mounts"]
+        if m["Type"] == "volume" and not m["Name"].startswith(one.project)
+    }
+    assert anonymous  # the redis image's VOLUME /data, for the service without a volume
     one.run("destroy", "--volumes", "--yes", check=True)
+    left = {v.name for v in docker_client.volumes.list()} & anonymous
+    assert not left, f"destroy left anonymous volumes behind: {left}"
     assert project_state(docker_client, one.project).containers == {}
     state_two = assert_converged(docker_client, two.project, {"redis", "cache"}, two)
     assert {s: c[0]["Id"] for s, c in state_two.containers.items()} == ids_two
