@@ -279,7 +279,7 @@ def create_container(client: docker.DockerClient, project: str, service: Desired
         mounts=mounts,
         restart_policy=restart,
         # Containers never gain privileges beyond what they start with.
-        security_opt=["no-new-privileges:true"],
+        security_opt=["no-new-privileges=true"],
     )
     networks = config["networks"]
     networking = api.create_networking_config(

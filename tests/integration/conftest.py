@@ -81,7 +81,7 @@ class Stack:
 def cleanup_project(client, project: str) -> None:
     label = f"{LABEL_PROJECT}={project}"
     for container in client.containers.list(all=True, filters={"label": label}):
-        container.remove(force=True)
+        container.remove(force=True, v=True)
     for network in client.networks.list(filters={"label": label}):
         network.remove()
     for volume in client.volumes.list(filters={"label": label}):
