@@ -350,6 +350,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         info = docker_io.inspect_container(client, container.id)
         state = (info or {}).get("State", {})
         entry["state"] = state.get("Status", container.status)
+        restarts = int((info or {}).get("RestartCount") or 0)
+        if restarts:  # a crash loop can look "running" between two restarts
+            entry["state"] = f"{entry['state']} ({restarts} restarts)"
         entry["container"] = container.name
         entry["ports"] = [
             f"{ip}:{port}->{key}"
