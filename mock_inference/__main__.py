@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-from functools import partial
 
-from sanic import Sanic
-from sanic.worker.loader import AppLoader
-
-from .app import create_app
 from .config import Settings
 
 
@@ -29,7 +25,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def main(argv: list[str] | None = None) -> int:
+    # Until Sanic installs its own handlers, SIGTERM/SIGINT mean "stop now, cleanly".
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    signal.signal(signal.SIGINT, _exit_cleanly)
     args = parse_args(argv)
     try:
         settings = Settings.from_env().with_overrides(
@@ -39,21 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"mock_inference: configuration error: {exc}", file=sys.stderr)
         return 2
-    loader = AppLoader(factory=partial(create_app, settings))
-    app = loader.load()
-    single = settings.workers == 1
-    app.prepare(
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        single_process=single,
-        access_log=False,
-        motd=False,
-    )
-    if single:
-        Sanic.serve_single(primary=app)
-    else:
-        Sanic.serve(primary=app, app_loader=loader)
+    from .server import run  # imported late: a config error should not pay for Sanic
+
+    run(settings)
     return 0
 
 

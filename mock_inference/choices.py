@@ -60,7 +60,7 @@ def build(req: ChatRequest, strategy: ReplyStrategy, auto_tools: bool) -> list[C
         rng = make_rng(common.seed, common.temperature, index, req.prompt_text)
         fn = _pick_function(req, auto_tools)
         if fn is not None:
-            args = orjson.dumps(schema_values.generate(fn.get("parameters") or {}, rng)).decode()
+            args = schema_values.generate_json(fn.get("parameters") or {}, rng)
             shaped = shape(args, common.max_tokens, ())
             finish = "tool_calls" if shaped.finish_reason == "stop" else "length"
             call = ToolCall(tool_call_id(), fn["name"], shaped.text, shaped.pieces)
@@ -68,7 +68,7 @@ def build(req: ChatRequest, strategy: ReplyStrategy, auto_tools: bool) -> list[C
             out.append(Choice(index, None, (), finish, call, used))
             continue
         if req.response_format == "json_schema":
-            text = orjson.dumps(schema_values.generate(req.json_schema, rng)).decode()
+            text = schema_values.generate_json(req.json_schema, rng)
         elif req.response_format == "json_object":
             text = orjson.dumps({"response": strategy.reply(prompt, rng)}).decode()
         else:

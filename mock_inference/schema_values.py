@@ -15,13 +15,40 @@ import random
 import uuid
 from typing import Any
 
+import orjson
+
 _WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india")
 _MAX_DEPTH = 12
 
 
+_HARD_DEPTH = 40
+_MAX_LEN = 256  # caps on sizes a schema asks for, so a hostile schema cannot hang us
+_MAX_ITEMS = 32
+
+
 def generate(schema: Any, rng: random.Random) -> Any:
     root = schema if isinstance(schema, dict) else {}
-    return _value(root, rng, root, 0)
+    try:
+        return _value(root, rng, root, 0)
+    except (RecursionError, ValueError, TypeError, OverflowError, AttributeError):
+        # A schema too odd to satisfy (e.g. contradictory bounds): an empty object is a
+        # valid JSON answer; the client's own validation will report the mismatch.
+        return {}
+
+
+def generate_json(schema: Any, rng: random.Random) -> str:
+    """generate(), serialised; values orjson cannot encode (ints past 64 bits) give "{}"."""
+    try:
+        return orjson.dumps(generate(schema, rng)).decode()
+    except orjson.JSONEncodeError:
+        return "{}"
+
+
+def _int_kw(schema: dict[str, Any], key: str, default: int, cap: int) -> int:
+    value = schema.get(key)
+    if type(value) is not int:
+        return default
+    return max(0, min(value, cap))
 
 
 def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -45,6 +72,8 @@ def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
 def _value(schema: Any, rng: random.Random, root: dict[str, Any], depth: int) -> Any:
     if schema is True or not isinstance(schema, dict):
         return "value"
+    if depth > _HARD_DEPTH:
+        return None
     schema = _resolve(schema, root)
     if "const" in schema:
         return schema["const"]
@@ -101,7 +130,10 @@ def _value(schema: Any, rng: random.Random, root: dict[str, Any], depth: int) ->
 
 def _object(schema: dict[str, Any], rng: random.Random, root: dict[str, Any], depth: int) -> Any:
     props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-    required = [r for r in schema.get("required", []) if isinstance(r, str)]
+    raw_required = schema.get("required")
+    required = (
+        [r for r in raw_required if isinstance(r, str)] if isinstance(raw_required, list) else []
+    )
     out: dict[str, Any] = {}
     # All declared properties are filled in: a fuller object exercises more client code.
     for name, sub in props.items():
@@ -110,17 +142,16 @@ def _object(schema: dict[str, Any], rng: random.Random, root: dict[str, Any], de
         if name not in out:
             extra = schema.get("additionalProperties")
             out[name] = _value(extra if isinstance(extra, dict) else {}, rng, root, depth + 1)
-    min_props = schema.get("minProperties")
-    if isinstance(min_props, int) and schema.get("additionalProperties") is not False:
+    min_props = _int_kw(schema, "minProperties", 0, _MAX_ITEMS)
+    if schema.get("additionalProperties") is not False:
         while len(out) < min_props:
             out[f"key{len(out)}"] = rng.choice(_WORDS)
     return out
 
 
 def _array(schema: dict[str, Any], rng: random.Random, root: dict[str, Any], depth: int) -> Any:
-    lo = schema.get("minItems") if isinstance(schema.get("minItems"), int) else 1
-    hi = schema.get("maxItems") if isinstance(schema.get("maxItems"), int) else max(lo, 3)
-    lo, hi = max(0, lo), max(max(0, lo), hi)
+    lo = _int_kw(schema, "minItems", 1, _MAX_ITEMS)
+    hi = max(lo, _int_kw(schema, "maxItems", max(lo, 3), _MAX_ITEMS))
     prefix = schema.get("prefixItems") if isinstance(schema.get("prefixItems"), list) else []
     out = [_value(sub, rng, root, depth + 1) for sub in prefix]
     count = rng.randint(lo, min(hi, lo + 3))
@@ -217,10 +248,10 @@ def _string(schema: dict[str, Any], rng: random.Random) -> str:
         value = rng.choice(_WORDS)
         if rng.random() < 0.5:
             value = f"{value} {rng.choice(_WORDS)}"
-    min_len = schema.get("minLength") if isinstance(schema.get("minLength"), int) else 0
-    max_len = schema.get("maxLength") if isinstance(schema.get("maxLength"), int) else None
-    while len(value) < min_len:
-        value += "x"
+    min_len = _int_kw(schema, "minLength", 0, _MAX_LEN)
+    max_len = schema.get("maxLength") if type(schema.get("maxLength")) is int else None
+    if len(value) < min_len:
+        value += "x" * (min_len - len(value))
     if max_len is not None and len(value) > max_len:
         value = value[: max(max_len, min_len)]
     return value

@@ -225,7 +225,7 @@ def content_text(content: Any, param: str, role: str) -> str:
         if type(part) is not dict:
             raise wrong_type(where, "an object", part)
         kind = part.get("type")
-        if kind not in _PART_TYPES:
+        if type(kind) is not str or kind not in _PART_TYPES:
             raise invalid(
                 f"Invalid value for '{where}.type': expected one of {sorted(_PART_TYPES)}.",
                 param=f"{where}.type",
@@ -262,7 +262,7 @@ def _messages(body: dict[str, Any]) -> tuple[str, str, int, str]:
         if type(msg) is not dict:
             raise wrong_type(f"messages[{i}]", "an object", msg)
         role = msg.get("role")
-        if role not in _ROLES:
+        if type(role) is not str or role not in _ROLES:
             if role is None:
                 raise invalid(
                     f"Missing required parameter: 'messages[{i}].role'.",

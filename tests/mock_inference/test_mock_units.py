@@ -1,0 +1,118 @@
+"""Unit tests of the pure pieces: tokenizer, schema value generator, shaping, config."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import jsonschema
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from mock_support import REPO
+
+from mock_inference import schema_values
+from mock_inference.config import Settings
+from mock_inference.textgen import FillerReply, Prompt, shape
+from mock_inference.tokenizer import count, tokenize
+
+
+@given(st.text())
+def test_tokens_concatenate_back_to_the_text(text: str) -> None:
+    pieces = tokenize(text)
+    assert "".join(pieces) == text
+    assert count(text) == len(pieces)
+
+
+@given(st.integers(min_value=0, max_value=300), st.integers())
+def test_filler_has_exactly_n_tokens(n: int, seed: int) -> None:
+    text = FillerReply(n).reply(Prompt("", ""), random.Random(seed))
+    assert count(text) == n
+
+
+def test_shape_stop_and_length() -> None:
+    assert shape("a b c d", 2, ()).text == "a b"
+    assert shape("a b c d", 2, ()).finish_reason == "length"
+    assert shape("a b STOP c", None, ("STOP",)).text == "a b "
+    assert shape("a b STOP c", None, ("STOP",)).finish_reason == "stop"
+    assert shape("a b STOP c", 1, ("STOP",)).finish_reason == "length"
+    assert shape("a b", 2, ()).finish_reason == "stop"
+
+
+SCHEMAS = [
+    {"type": "object", "properties": {"a": {"type": "string", "pattern": "^x"}}},
+    {"type": "array", "items": {"type": "integer", "multipleOf": 5, "minimum": 7}, "minItems": 4},
+    {"type": ["string", "null"], "minLength": 5, "maxLength": 6},
+    {"type": "number", "exclusiveMinimum": 1, "exclusiveMaximum": 2},
+    {"type": "integer", "exclusiveMinimum": 1, "exclusiveMaximum": 3},
+    {"enum": ["x", 3, None]},
+    {"const": {"k": 1}},
+    {"allOf": [{"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]},
+               {"properties": {"b": {"type": "boolean"}}, "required": ["b"]}]},
+    {"oneOf": [{"type": "null"}, {"type": "object", "properties": {"z": {"type": "string"}},
+                                  "required": ["z"]}]},
+    {"type": "object", "required": ["free"], "additionalProperties": {"type": "integer"}},
+    {"type": "string", "format": "uuid"},
+    {"type": "string", "format": "date-time"},
+    {"type": "array", "prefixItems": [{"type": "integer"}, {"type": "string"}], "minItems": 2},
+    {"type": "object", "properties": {"tree": {"$ref": "#"}}},  # recursive
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("schema", SCHEMAS)
+@pytest.mark.parametrize("seed", range(5))
+def test_generated_values_validate(schema: dict, seed: int) -> None:
+    value = schema_values.generate(schema, random.Random(seed))
+    if schema.get("properties", {}).get("a", {}).get("pattern"):
+        schema = {**schema, "properties": {"a": {"type": "string"}}}  # patterns: not supported
+    jsonschema.validate(value, schema)
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5) | st.sampled_from(["object", "array", "string", "#", "#/$defs/a"]),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(
+        st.sampled_from(["type", "properties", "required", "items", "minItems", "maxItems",
+                         "minLength", "enum", "anyOf", "allOf", "$ref", "$defs", "minimum",
+                         "multipleOf", "additionalProperties", "a"]),
+        inner, max_size=4,
+    ),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(JSONISH)
+def test_hostile_schemas_never_raise(schema: object) -> None:
+    out = schema_values.generate_json(schema, random.Random(0))
+    orjson.loads(out)
+
+
+def test_settings_from_env_validates() -> None:
+    assert Settings.from_env({}).model_name == "mock-gpt"
+    env = {"MODEL_NAME": "m", "SERVED_MODELS": "a, m ,b", "ACCEPT_UNKNOWN_MODELS": "no"}
+    s = Settings.from_env(env)
+    assert s.models == ("m", "a", "b") and not s.accept_unknown_models
+    with pytest.raises(ValueError, match="MOCK_REPLY_MODE"):
+        Settings.from_env({"MOCK_REPLY_MODE": "poetry"})
+    with pytest.raises(ValueError, match="MOCK_SCRIPT_FILE"):
+        Settings.from_env({"MOCK_REPLY_MODE": "script"})
+    with pytest.raises(ValueError, match="number"):
+        Settings.from_env({"MOCK_TTFT_MS": "soon"})
+    with pytest.raises(ValueError):
+        Settings.from_env({"MOCK_FAULT_429_RATE": "0.8", "MOCK_FAULT_500_RATE": "0.5"})
+
+
+def test_cli_reports_bad_config_and_exits_2() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mock_inference", "--port", "1"],
+        cwd=REPO,
+        env={"PATH": "/usr/bin:/bin", "MOCK_REPLY_MODE": "nope"},
+        capture_output=True,
+        timeout=20,
+    )
+    assert proc.returncode == 2
+    assert b"MOCK_REPLY_MODE" in proc.stderr
