@@ -174,8 +174,17 @@ class Common:
     include_usage: bool
 
 
+# Parameters _common checks; a body with none of them skips straight to the defaults.
+_COMMON_KEYS = frozenset(
+    ("n", "temperature", "top_p", "presence_penalty", "frequency_penalty", "seed", "stream",
+     "stream_options", "max_tokens", "max_completion_tokens", "stop")
+)  # fmt: skip
+
+
 def _common(body: dict[str, Any], default_model: str) -> Common:
     model = _model(body, default_model)
+    if _COMMON_KEYS.isdisjoint(body):
+        return Common(model, 1, None, (), None, None, False, False)
     n = _opt_int(body, "n", lo=1, hi=MAX_N)
     temperature = _opt_number(body, "temperature", 0.0, 2.0)
     _opt_number(body, "top_p", 0.0, 1.0)
