@@ -64,9 +64,11 @@ def run(cmd: list[str], **kwargs) -> float:
 
 
 def clean(client: docker.DockerClient) -> None:
-    for label in (f"org.provisioner.project={PROJECT}",
-                  f"com.docker.compose.project={COMPOSE_PROJECT}",
-                  "org.provisioner.bench=single"):
+    for label in (
+        f"org.provisioner.project={PROJECT}",
+        f"com.docker.compose.project={COMPOSE_PROJECT}",
+        "org.provisioner.bench=single",
+    ):
         for container in client.containers.list(all=True, filters={"label": label}):
             container.remove(force=True, v=True)
     for prefix in (PROJECT, COMPOSE_PROJECT):
@@ -96,8 +98,11 @@ def compose_file(desired, directory: Path) -> Path:
             entry["volumes"] = volumes
         entry["stop_grace_period"] = f"{int(spec.stop_grace_period)}s"
         services[name] = entry
-    document = {"version": "3.8", "services": services,
-                "volumes": {name: {} for name in desired.volumes}}
+    document = {
+        "version": "3.8",
+        "services": services,
+        "volumes": {name: {} for name in desired.volumes},
+    }
     path = directory / "docker-compose.yml"
     path.write_text(yaml.safe_dump(document))
     return path
@@ -140,12 +145,19 @@ def single_service_times(client, desired) -> dict[str, float]:
     times = {}
     for name, svc in desired.services.items():
         spec = svc.service
-        volumes = {f"bench-single-{m.source}": {"bind": m.target, "mode": "rw"}
-                   for m in spec.volumes if m.type == "volume"}
+        volumes = {
+            f"bench-single-{m.source}": {"bind": m.target, "mode": "rw"}
+            for m in spec.volumes
+            if m.type == "volume"
+        }
         start = time.perf_counter()
         container = client.containers.run(
-            svc.image, command=spec.command, environment=dict(spec.environment),
-            hostname=spec.hostname, detach=True, labels={"org.provisioner.bench": "single"},
+            svc.image,
+            command=spec.command,
+            environment=dict(spec.environment),
+            hostname=spec.hostname,
+            detach=True,
+            labels={"org.provisioner.bench": "single"},
             ports={f"{p.target}/tcp": ("127.0.0.1", p.published) for p in spec.ports},
             volumes=volumes,
         )
@@ -168,8 +180,11 @@ def single_service_times(client, desired) -> dict[str, float]:
 
 def postgres_clean(client, volume: str, image: str) -> bool:
     output = client.containers.run(
-        image, entrypoint=["pg_controldata", "/var/lib/postgresql/data"], remove=True,
-        volumes={volume: {"bind": "/var/lib/postgresql/data", "mode": "ro"}}, user="postgres",
+        image,
+        entrypoint=["pg_controldata", "/var/lib/postgresql/data"],
+        remove=True,
+        volumes={volume: {"bind": "/var/lib/postgresql/data", "mode": "ro"}},
+        user="postgres",
     ).decode()
     return "Database cluster state:               shut down" in output
 
@@ -194,22 +209,40 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp())
     compose = ["docker-compose", "-p", COMPOSE_PROJECT, "-f", str(compose_file(desired, workdir))]
 
-    results: dict[str, list[float]] = {k: [] for k in (
-        "apply_cold", "compose_cold", "single_slowest", "apply_noop", "diff_noop",
-        "compose_noop", "destroy", "compose_down")}
+    results: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "apply_cold",
+            "compose_cold",
+            "single_slowest",
+            "apply_noop",
+            "diff_noop",
+            "compose_noop",
+            "destroy",
+            "compose_down",
+        )
+    }
     clean_shutdowns = []
     for round_number in range(args.rounds):
         singles = single_service_times(client, desired)
         results["single_slowest"].append(max(singles.values()))
-        print(f"round {round_number + 1}: single services {({k: round(v, 2) for k, v in singles.items()})}")
+        print(
+            f"round {round_number + 1}: single services { ({k: round(v, 2) for k, v in singles.items()}) }"
+        )
 
         start = time.perf_counter()
         subprocess.run([*compose, "up", "-d"], check=True, capture_output=True, env=ENV)
 
         def compose_container(name: str) -> str | None:
-            found = client.containers.list(all=True, filters={"label": [
-                f"com.docker.compose.project={COMPOSE_PROJECT}",
-                f"com.docker.compose.service={name}"]})
+            found = client.containers.list(
+                all=True,
+                filters={
+                    "label": [
+                        f"com.docker.compose.project={COMPOSE_PROJECT}",
+                        f"com.docker.compose.service={name}",
+                    ]
+                },
+            )
             return found[0].id if found else None
 
         wait_healthy(client, desired, compose_container)
@@ -219,15 +252,18 @@ def main() -> None:
         results["compose_down"].append(run([*compose, "down"]))
         clean(client)
 
-        results["apply_cold"].append(run([*PROVISIONER, "apply", "--skip-seeds",
-                                          "--skip-migrations"]))
+        results["apply_cold"].append(
+            run([*PROVISIONER, "apply", "--skip-seeds", "--skip-migrations"])
+        )
         for _ in range(3):
-            results["apply_noop"].append(run([*PROVISIONER, "apply", "--skip-seeds",
-                                              "--skip-migrations"]))
+            results["apply_noop"].append(
+                run([*PROVISIONER, "apply", "--skip-seeds", "--skip-migrations"])
+            )
             results["diff_noop"].append(run([*PROVISIONER, "diff"]))
         results["destroy"].append(run([*PROVISIONER, "destroy"]))
-        clean_shutdowns.append(postgres_clean(client, f"{PROJECT}_postgres_data",
-                                              desired.services["postgres"].image))
+        clean_shutdowns.append(
+            postgres_clean(client, f"{PROJECT}_postgres_data", desired.services["postgres"].image)
+        )
         clean(client)
 
     m = {k: median(v) for k, v in results.items()}
@@ -235,11 +271,23 @@ def main() -> None:
     for key, value in m.items():
         print(f"  {key:16s} {value:7.3f}   all: {[round(v, 3) for v in results[key]]}")
     print("\nratios (target)")
-    print(f"  apply cold / compose cold         {m['apply_cold'] / m['compose_cold']:.2f}  (<= 1.0)")
-    print(f"  apply cold / slowest single       {m['apply_cold'] / m['single_slowest']:.2f}  (<= 1.3)")
-    print(f"  apply no-op / compose no-op up    {m['apply_noop'] / m['compose_noop']:.2f}  (< 0.5, and < 1 s: {m['apply_noop']:.2f} s)")
-    print(f"  diff no-op / compose no-op up     {m['diff_noop'] / m['compose_noop']:.2f}  (< 0.5, and < 1 s: {m['diff_noop']:.2f} s)")
-    print(f"  destroy / compose down            {m['destroy'] / m['compose_down']:.2f}  (<= 1.0)")
+    ratios = [
+        ("apply cold / compose cold", m["apply_cold"] / m["compose_cold"], "<= 1.0"),
+        ("apply cold / slowest single", m["apply_cold"] / m["single_slowest"], "<= 1.3"),
+        (
+            "apply no-op / compose no-op up",
+            m["apply_noop"] / m["compose_noop"],
+            f"< 0.5, and < 1 s: {m['apply_noop']:.2f} s",
+        ),
+        (
+            "diff no-op / compose no-op up",
+            m["diff_noop"] / m["compose_noop"],
+            f"< 0.5, and < 1 s: {m['diff_noop']:.2f} s",
+        ),
+        ("destroy / compose down", m["destroy"] / m["compose_down"], "<= 1.0"),
+    ]
+    for label, ratio, target in ratios:
+        print(f"  {label:34s} {ratio:.2f}  ({target})")
     print(f"  PostgreSQL clean shutdown on destroy: {all(clean_shutdowns)} ({clean_shutdowns})")
 
 
