@@ -227,7 +227,8 @@ def main() -> None:
         singles = single_service_times(client, desired)
         results["single_slowest"].append(max(singles.values()))
         print(
-            f"round {round_number + 1}: single services { ({k: round(v, 2) for k, v in singles.items()}) }"
+            f"round {round_number + 1}: single services "
+            f"{ {k: round(v, 2) for k, v in singles.items()} }"
         )
 
         start = time.perf_counter()
