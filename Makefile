@@ -41,3 +41,9 @@ test: test-env
 
 lint:
 	ruff check . && ruff format --check .
+
+# Speed checks; each prints ratios against a baseline measured in the same run.
+bench: test-env
+	$(PYTHON) bench/stack.py
+	$(PYTHON) bench/migrations.py
+	$(PYTHON) bench/mock_inference.py
