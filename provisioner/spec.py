@@ -24,6 +24,8 @@ from pydantic import (
 
 NAME_RE = r"^[a-z0-9][a-z0-9_-]*$"
 DOCKER_SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
+# Binding one of these folders hands the container the socket inside it.
+DOCKER_SOCKET_FOLDERS = ("/", "/var", "/var/run", "/run")
 
 
 class Strict(BaseModel):
@@ -177,8 +179,14 @@ class Mount(Strict):
 
     @model_validator(mode="after")
     def _no_docker_socket(self) -> Mount:
-        if self.type == "bind" and self.source.rstrip("/") in DOCKER_SOCKET_PATHS:
+        source = self.source.rstrip("/") or "/"
+        if self.type == "bind" and source in DOCKER_SOCKET_PATHS:
             raise ValueError("mounting the Docker socket into a container is not allowed")
+        if self.type == "bind" and source in DOCKER_SOCKET_FOLDERS:
+            raise ValueError(
+                f"binding {source} would give the container the Docker socket inside it; "
+                "mount a narrower folder"
+            )
         if not self.source:
             raise ValueError("the volume source is empty")
         return self

@@ -603,3 +603,14 @@ def test_repo_stack_variables_change_ports_and_urls(repo_stack):
     stack = load_stack([repo_stack], environ={"POSTGRES_PORT": "15432"}).stack
     assert stack.services["postgres"].ports[0].published == 15432
     assert "localhost:15432" in stack.services["postgres"].urls["DATABASE_URL"]
+
+
+@pytest.mark.parametrize("source", ["/var/run", "/run/", "/", "/var"])
+def test_binding_a_folder_that_holds_the_docker_socket_is_refused(write, source):
+    path = write(
+        "stack.yaml",
+        f"project: p\nservices:\n  a:\n    image: x\n    volumes: ['{source}:/host']\n",
+    )
+    with pytest.raises(SpecError) as error:
+        load_stack([path], environ={})
+    assert "Docker socket" in str(error.value) and "line 5" in str(error.value)
