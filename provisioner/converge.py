@@ -29,6 +29,10 @@ from .ports import PortRequest, port_holder, port_is_free
 from .progress import Progress
 
 
+class DependencyFailed(ServiceFailed):
+    """A service was skipped because something it depends on failed."""
+
+
 @dataclass
 class ServiceOutcome:
     name: str
@@ -256,7 +260,7 @@ def _run_services(
             if cancelled.is_set():
                 raise Interrupted(f"Stopped before starting '{name}'.")
         if dep in errors:
-            raise ServiceFailed(f"Service '{name}' was not started because '{dep}' failed.")
+            raise DependencyFailed(f"Service '{name}' was not started because '{dep}' failed.")
 
     def run(name: str) -> None:
         action = actions[name]
@@ -304,7 +308,8 @@ def _run_services(
     failures = [errors[n] for n in actions if n in errors]
     if cancelled.is_set() and failures:
         raise Interrupted("Interrupted. Run `apply` again to finish converging.")
-    primary = [e for e in failures if not str(e).endswith("failed.")] or failures
+    # Report the root causes; "not started because X failed" only when nothing else.
+    primary = [e for e in failures if not isinstance(e, DependencyFailed)] or failures
     if primary:
         first = primary[0]
         if isinstance(first, ProvisionerError):
