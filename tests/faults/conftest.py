@@ -197,13 +197,21 @@ def engine_up(timeout: float = 60) -> bool:
     return False
 
 
+def _alive(pid: int) -> bool:
+    """True for a live process; a zombie (exited, not yet reaped) counts as gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return not any(line.startswith("State:") and "Z" in line for line in status.splitlines())
+
+
 def _dockerd_pid() -> int | None:
     try:
         pid = int(DOCKERD_PID.read_text().strip())
-        os.kill(pid, 0)
-        return pid
     except (OSError, ValueError):
         return None
+    return pid if _alive(pid) else None
 
 
 def start_engine() -> None:
@@ -227,9 +235,7 @@ def stop_engine(timeout: float = 60) -> None:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             return
         time.sleep(0.1)
     raise AssertionError(f"dockerd {pid} did not exit within {timeout}s")
