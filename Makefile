@@ -10,8 +10,13 @@ PROVISIONER = $(PYTHON) -m provisioner $(STACK_ARGS)
 
 .PHONY: install dev-up dev-down dev-logs dev-reset dev-status dev-diff test test-env lint bench
 
-install:
+# Reinstall only when the dependencies change.
+INSTALL_STAMP = .installed.stamp
+$(INSTALL_STAMP): pyproject.toml
 	$(PYTHON) -m pip install -q -e '.[dev]'
+	@touch $@
+
+install: $(INSTALL_STAMP)
 
 dev-up: install
 	$(PROVISIONER) apply
@@ -25,8 +30,9 @@ dev-logs:
 dev-status:
 	$(PROVISIONER) status
 
+# diff exits 2 when something would change; that is an answer, not a failure.
 dev-diff:
-	$(PROVISIONER) diff
+	$(PROVISIONER) diff || [ $$? -eq 2 ]
 
 # Deletes the data volumes: asks first unless YES=1.
 dev-reset:
