@@ -31,23 +31,27 @@ def project_lock(project: str, command: str, timeout: float, progress: Progress)
     path = lock_path(project)
     handle = open(path, "a+")  # noqa: SIM115 - held for the duration of the context
     try:
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         announced = False
         while True:
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
-                holder = path.read_text().strip() or "another run"
+                # The holder writes its pid just after taking the lock: an empty file
+                # for a moment means it is about to, so name it once it has.
+                written = path.read_text().strip()
+                holder = written or "another run"
                 if time.monotonic() >= deadline:
                     raise LockedError(
                         f"Project '{project}' is busy: {holder} holds {path}. Wait for it to "
                         "finish (or pass --lock-timeout SECONDS to wait longer)."
                     ) from None
-                if not announced:
+                if not announced and (written or time.monotonic() - started > 1.0):
                     progress.note(f"Waiting for {holder} on project '{project}' to finish...")
                     announced = True
-                time.sleep(0.1)
+                time.sleep(0.05)
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()} ({command})")
