@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from sanic import Sanic
 
 from . import errors, faults
@@ -33,6 +35,12 @@ def create_app(settings: Settings | None = None, name: str = APP_NAME) -> Sanic:
     embeddings.register(app, state)
     models.register(app, state)
     ops.register(app, state)
+    if settings.fast_path:
+        # Read by fastpath.FastPathProtocol: the routes it may answer itself.
+        app.ctx.fast_routes = {
+            b"/v1/chat/completions": partial(chat.answer_now, state),
+            b"/v1/embeddings": partial(embeddings.answer_now, state),
+        }
 
     @app.main_process_start
     async def _shared_memory(app: Sanic) -> None:

@@ -73,6 +73,7 @@ class Settings:
     max_body_bytes: int = 4 * 1024 * 1024
     auto_tool_calls: bool = True
     graceful_shutdown_seconds: float = 1.0
+    fast_path: bool = True
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -121,6 +122,7 @@ class Settings:
             max_body_bytes=_int(env, "MOCK_MAX_BODY_BYTES", 4 * 1024 * 1024),
             auto_tool_calls=_bool(env.get("MOCK_AUTO_TOOL_CALLS"), True),
             graceful_shutdown_seconds=_float(env, "MOCK_GRACEFUL_SHUTDOWN_SECONDS", 1.0),
+            fast_path=_bool(env.get("MOCK_FAST_PATH"), True),
         )
         settings.check()
         return settings

@@ -13,6 +13,8 @@ from sanic import Request, Sanic
 from sanic.exceptions import MethodNotAllowed, NotFound, PayloadTooLarge, SanicException
 from sanic.response import HTTPResponse
 
+from .reply import Reply
+
 log = logging.getLogger("mock_inference")
 
 # OpenAI's `type` for each status; clients mostly branch on the status code.
@@ -87,16 +89,17 @@ def error_response(
     return HTTPResponse(body, status=status, headers=headers, content_type="application/json")
 
 
+def error_reply(exc: APIError) -> Reply:
+    return Reply(
+        exc.status_code,
+        error_body(exc.message, exc.type, exc.param, exc.code),
+        exc.extra_headers,
+    )
+
+
 def _api_error(request: Request, exc: APIError) -> HTTPResponse:
     _count(request, exc.status_code)
-    return error_response(
-        exc.status_code,
-        exc.message,
-        param=exc.param,
-        code=exc.code,
-        type_=exc.type,
-        headers=exc.extra_headers,
-    )
+    return error_reply(exc).to_sanic()
 
 
 def _not_found(request: Request, exc: Exception) -> HTTPResponse:

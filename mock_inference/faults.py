@@ -70,6 +70,12 @@ class Faults:
             counters[slot] += 1
             return counters[slot]
 
+    @staticmethod
+    def forced_wait(headers: Any) -> bool:
+        """Whether the request forces a fault that needs waiting (timeout, stream_error)."""
+        forced = headers.get("x-mock-fault")
+        return bool(forced) and forced.strip().lower() in ("timeout", "stream_error")
+
     def check(self, method: str, path: str, headers: Any, body: bytes) -> str | None:
         """Raise an injected error, or return a deferred fault ("timeout", "stream_error")."""
         retry_ms = headers.get("x-mock-retry-after-ms")

@@ -10,6 +10,7 @@ from sanic.worker.manager import WorkerManager
 
 from .app import create_app
 from .config import Settings
+from .fastpath import FastPathProtocol
 
 
 def _patch_early_shutdown() -> None:
@@ -56,6 +57,7 @@ def run(settings: Settings) -> None:
         single_process=single,
         access_log=False,
         motd=False,
+        protocol=FastPathProtocol,
     )
     if single:
         Sanic.serve_single(primary=app)

@@ -31,8 +31,13 @@ class State:
 
     def admit(self, request: Any) -> str | None:
         """Auth, then injected faults. Returns a deferred fault for the handler to act on."""
+        self.authorize(request.headers)
+        return self.faults.check(request.method, request.path, request.headers, request.body)
+
+    def authorize(self, headers: Any) -> None:
+        """401 in OpenAI's words when an API key is configured and not presented."""
         if self.bearer:
-            auth = request.headers.get("authorization")
+            auth = headers.get("authorization")
             if auth not in self.bearer:
                 if not auth:
                     message = (
@@ -45,7 +50,6 @@ class State:
                     shown = shown[:3] + "*" * max(0, len(shown) - 7) + shown[-4:]
                     message = f"Incorrect API key provided: {shown}."
                 raise APIError(401, message, code="invalid_api_key")
-        return self.faults.check(request.method, request.path, request.headers, request.body)
 
     def check_model(self, model: str) -> None:
         if model not in self.model_set and not self.settings.accept_unknown_models:

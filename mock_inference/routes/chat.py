@@ -12,7 +12,10 @@ from sanic.response import HTTPResponse
 
 from .. import choices as choice_builder
 from .. import logprobs, validation
+from ..errors import APIError, error_reply
+from ..faults import Faults
 from ..ids import new_id
+from ..reply import Reply
 from ..sse import DONE, HEADERS_BASE, ChunkFrame, error_event
 from ..state import State
 from ..timing import Timing, timing_for
@@ -47,6 +50,30 @@ def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
     }
 
 
+def answer_now(state: State, method: str, path: str, headers: Any, body: bytes) -> Reply | None:
+    """The whole answer, computed without waiting: a completion or an OpenAI error.
+
+    None when the request has to wait (streaming, simulated latency, a forced
+    timeout or stream_error). Nothing has been counted or drawn by then, so the
+    caller hands the request to the waiting path as if it were new.
+    """
+    started = time.perf_counter()
+    settings = state.settings
+    try:
+        state.authorize(headers)
+        req = validation.chat(validation.parse_json(body), settings.model_name)
+        state.check_model(req.common.model)
+        timing = timing_for(settings, headers, req.prompt_tokens)
+        if req.common.stream or not timing.zero or Faults.forced_wait(headers):
+            return None
+        state.faults.check(method, path, headers, body)
+        built = choice_builder.build(req, state.pick_strategy(headers), settings.auto_tool_calls)
+    except APIError as exc:
+        state.metrics.http[(_ROUTE, exc.status_code)] += 1
+        return error_reply(exc)
+    return _completion(state, req, built, timing, started)
+
+
 def register(app: Sanic, state: State) -> None:
     settings = state.settings
     metrics = state.metrics
@@ -54,11 +81,13 @@ def register(app: Sanic, state: State) -> None:
     auto_tools = settings.auto_tool_calls
 
     async def chat_completions(request: Request) -> HTTPResponse | None:
+        reply = answer_now(state, request.method, request.path, request.headers, request.body)
+        if reply is not None:
+            return reply.to_sanic()
+        # The waiting path: streams, simulated latency, forced timeouts.
         started = time.perf_counter()
         deferred = state.admit(request)
         req = validation.chat(validation.parse_json(request.body), default_model)
-        model = req.common.model
-        state.check_model(model)
         timing = timing_for(settings, request.headers, req.prompt_tokens)
         built = choice_builder.build(req, state.pick_strategy(request.headers), auto_tools)
         metrics.running += 1
@@ -68,24 +97,24 @@ def register(app: Sanic, state: State) -> None:
             if req.common.stream:
                 await _stream(request, state, req, built, timing, deferred, started)
                 return None
-            return await _complete(state, req, built, timing, started)
+            longest = max(c.completion_tokens for c in built)
+            await asyncio.sleep(timing.ttft + timing.itl * max(0, longest - 1))
+            return _completion(state, req, built, timing, started).to_sanic()
         finally:
             metrics.running -= 1
 
     app.add_route(chat_completions, _ROUTE, methods=["POST"], name="chat_completions")
 
 
-async def _complete(
+def _completion(
     state: State,
     req: validation.ChatRequest,
     built: list[choice_builder.Choice],
     timing: Timing,
     started: float,
-) -> HTTPResponse:
+) -> Reply:
     metrics = state.metrics
     longest = max(c.completion_tokens for c in built)
-    if not timing.zero:
-        await asyncio.sleep(timing.ttft + timing.itl * max(0, longest - 1))
     completion_tokens = sum(c.completion_tokens for c in built)
     cid = new_id("chatcmpl-")
     body = {
@@ -116,12 +145,7 @@ async def _complete(
         metrics.itl.observe(timing.itl, longest - 1)
     metrics.finished(req.prompt_tokens, completion_tokens, built[0].finish_reason, elapsed)
     metrics.http[(_ROUTE, 200)] += 1
-    return HTTPResponse(
-        orjson.dumps(body),
-        status=200,
-        headers={"x-request-id": cid},
-        content_type="application/json",
-    )
+    return Reply(200, orjson.dumps(body), {"x-request-id": cid})
 
 
 def _first_delta(c: choice_builder.Choice) -> dict[str, Any]:

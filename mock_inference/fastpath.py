@@ -1,0 +1,167 @@
+"""A Sanic protocol that answers the plain JSON routes without Sanic's request cycle.
+
+Why: on a 2-core machine Sanic's own HTTP/1 handling (request parsing, the Request
+object, response header formatting) took about two thirds of a chat completion, which
+kept the mock well below half of the Go mock's requests per second. Here a request is
+parsed by httptools (llhttp, the parser uvicorn uses) and answered by the same
+`answer_now` function the Sanic route calls, so status, headers and body are the
+same either way; only the framing is done here.
+
+Everything else goes to Sanic, byte for byte, and the connection stays with Sanic
+from then on: other routes and methods, streams and simulated latency (`answer_now`
+returns None), `Expect`, chunked or oversized bodies, `Connection: close`, HTTP/1.0,
+upgrades, pipelined requests, parse errors and unexpected exceptions. Nothing is
+answered or counted before the hand-over, so Sanic sees a fresh connection.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from time import monotonic
+
+import httptools
+from sanic.server.protocols.http_protocol import HttpProtocol
+
+from .reply import Reply
+
+log = logging.getLogger("mock_inference")
+
+# path -> answer_now(method, path, headers, body); bound to the worker's State.
+FastRoutes = Mapping[bytes, Callable[[str, str, Mapping[str, str], bytes], Reply | None]]
+
+_MAX_HEAD_BYTES = 16 * 1024  # a header block still incomplete past this goes to Sanic
+
+
+class FastPathProtocol(HttpProtocol):
+    __slots__ = (
+        "_routes",
+        "_parser",
+        "_raw",
+        "_done",
+        "_url",
+        "_headers",
+        "_body",
+        "_eligible",
+        "_in_message",
+        "_head_done",
+        "_max_body",
+    )
+
+    def connection_made(self, transport):  # type: ignore[no-untyped-def]
+        super().connection_made(transport)
+        self._routes: FastRoutes | None = getattr(self.app.ctx, "fast_routes", None) or None
+        self._parser: httptools.HttpRequestParser | None = (
+            httptools.HttpRequestParser(self) if self._routes else None
+        )
+        self._raw = bytearray()  # every byte since the last answered request
+        self._done: list[tuple[bytes, dict[str, str], bytes, bool]] = []
+        self._in_message = False
+        self._head_done = False
+        self._max_body: int = self.app.config.REQUEST_MAX_SIZE
+
+    # -- httptools callbacks: collect only, decide after feed_data returns --------
+
+    def on_message_begin(self) -> None:
+        self._in_message = True
+        self._head_done = False
+        self._url = b""
+        self._headers: dict[str, str] = {}
+        self._body: list[bytes] = []
+        self._eligible = True
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # As Sanic: names lower-cased, values decoded the same way, first one wins.
+        self._headers.setdefault(
+            name.decode(errors="surrogateescape").lower(), value.decode(errors="surrogateescape")
+        )
+
+    def on_headers_complete(self) -> None:
+        self._head_done = True
+        parser = self._parser
+        headers = self._headers
+        length = headers.get("content-length", "0")
+        self._eligible = bool(
+            parser is not None
+            and parser.get_method() == b"POST"
+            and parser.get_http_version() == "1.1"
+            and parser.should_keep_alive()
+            and not parser.should_upgrade()
+            and "expect" not in headers
+            and "transfer-encoding" not in headers
+            and length.isdigit()
+            and int(length) <= self._max_body
+            and self._routes is not None
+            and self._url.partition(b"?")[0] in self._routes
+        )
+
+    def on_body(self, body: bytes) -> None:
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        self._in_message = False
+        self._done.append((self._url, self._headers, b"".join(self._body), self._eligible))
+
+    # -- asyncio.Protocol -----------------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        parser = self._parser
+        if parser is None or not data:
+            super().data_received(data)
+            return
+        self._raw += data
+        try:
+            parser.feed_data(data)
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade):
+            self._hand_over()  # Sanic gives the 400 (or the upgrade) as it always has
+            return
+        if self._in_message:
+            if (self._head_done and not self._eligible) or (
+                not self._head_done and len(self._raw) > _MAX_HEAD_BYTES
+            ):
+                self._hand_over()
+            return
+        done = self._done
+        if len(done) != 1 or not done[0][3]:
+            if done:
+                self._hand_over()  # ineligible, or pipelined: Sanic keeps their order
+            else:
+                self._raw.clear()  # only the blank lines HTTP allows between requests
+            return
+        url, headers, body, _ = done[0]
+        path = url.partition(b"?")[0]
+        try:
+            reply = self._routes[path]("POST", path.decode(), headers, body)  # type: ignore[index]
+        except Exception:
+            log.debug("fast path raised; Sanic answers instead", exc_info=True)
+            reply = None
+        if reply is None:
+            self._hand_over()
+            return
+        done.clear()
+        self._raw.clear()
+        self._time = monotonic()  # Sanic's keep-alive clock
+        transport = self.transport
+        if transport is not None:
+            transport.write(reply.to_http1())
+            if not self._can_write.is_set():
+                transport.pause_reading()  # the client is not reading: stop taking requests
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._parser is not None and self.transport is not None:
+            self.transport.resume_reading()
+
+    def _hand_over(self) -> None:
+        """From now on this connection is Sanic's; it gets every unanswered byte."""
+        self._parser = None
+        raw = bytes(self._raw)
+        self._raw = bytearray()
+        self._done.clear()
+        if self.transport is not None:
+            self.transport.resume_reading()
+        if raw:
+            super().data_received(raw)

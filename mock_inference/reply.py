@@ -1,0 +1,43 @@
+"""A finished answer as plain data, so one handler serves Sanic and the fast path.
+
+Sanic turns it into an HTTPResponse; `fastpath.FastPathProtocol` writes it to the
+socket itself. Both therefore send the same status, headers and body.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+from sanic.response import HTTPResponse
+
+_REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json"
+
+    def to_sanic(self) -> HTTPResponse:
+        return HTTPResponse(
+            self.body, status=self.status, headers=self.headers, content_type=self.content_type
+        )
+
+    def to_http1(self, keep_alive: bool = True) -> bytes:
+        """The bytes Sanic would send for this reply (same header order and values)."""
+        head = [b"HTTP/1.1 %d %s\r\n" % (self.status, _REASONS.get(self.status, b"Unknown"))]
+        for name, value in self.headers.items():
+            head.append(f"{name}: {value}\r\n".encode())
+        head.append(
+            b"content-length: %d\r\nconnection: %s\r\ncontent-type: %s\r\n\r\n"
+            % (
+                len(self.body),
+                b"keep-alive" if keep_alive else b"close",
+                self.content_type.encode(),
+            )
+        )
+        head.append(self.body)
+        return b"".join(head)
