@@ -46,6 +46,7 @@ class FastPathProtocol(HttpProtocol):
         "_in_message",
         "_head_done",
         "_max_body",
+        "_metrics",
     )
 
     def connection_made(self, transport):  # type: ignore[no-untyped-def]
@@ -59,6 +60,7 @@ class FastPathProtocol(HttpProtocol):
         self._in_message = False
         self._head_done = False
         self._max_body: int = self.app.config.REQUEST_MAX_SIZE
+        self._metrics = self.app.ctx.state.metrics
 
     # -- httptools callbacks: collect only, decide after feed_data returns --------
 
@@ -143,6 +145,7 @@ class FastPathProtocol(HttpProtocol):
             return
         done.clear()
         self._raw.clear()
+        self._metrics.fast_path += 1
         self._time = monotonic()  # Sanic's keep-alive clock
         transport = self.transport
         if transport is not None:

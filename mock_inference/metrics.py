@@ -55,6 +55,7 @@ class Metrics:
         self.e2e = Histogram(E2E_BUCKETS)
         self.success: defaultdict[str, int] = defaultdict(int)  # by finish reason
         self.http: defaultdict[tuple[str, int], int] = defaultdict(int)  # by (route, status)
+        self.fast_path = 0  # answers written by fastpath.FastPathProtocol, not by Sanic
 
     def finished(
         self, prompt_tokens: int, generation_tokens: int, finish_reason: str, e2e: float
@@ -96,4 +97,7 @@ class Metrics:
         out.append("# TYPE mock_http_requests_total counter")
         for (route, status), hits in sorted(self.http.items()):
             out.append(f'mock_http_requests_total{{route="{route}",status="{status}"}} {hits}')
+        out.append("# HELP mock_fast_path_requests_total Requests answered without Sanic's cycle.")
+        out.append("# TYPE mock_fast_path_requests_total counter")
+        out.append(f"mock_fast_path_requests_total {self.fast_path}")
         return "\n".join(out) + "\n"
