@@ -5,7 +5,7 @@ One run, same machine, same load generator (wrk), same body, same connections:
   1. non-streamed chat completions (full validation on the Python side):
      requests/s and p99 latency of each, and the ratios (targets: >= 0.6x, <= 2x);
   2. streaming with zero latency: chunks/s and time to first byte over N concurrent
-     streams (an asyncio httpx client), errors counted;
+     streams (raw asyncio sockets as the client), errors counted;
   3. resident memory (all processes of the server) idle and under load, from /proc.
 
 Usage: python bench/mock_inference.py [--workers 2] [--duration 8] [--connections 32]
@@ -71,7 +71,7 @@ def wait_http(url: str, method: str = "GET", timeout: float = 20.0) -> None:
 
 
 def tree_rss_kib(pid: int) -> int:
-    """RSS of a process and all its descendants (Sanic runs a manager plus workers)."""
+    """RSS of a process and all its descendants (a supervisor plus its workers)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -305,7 +305,7 @@ def main() -> int:
               f"{samplers['go'].peak / 1024:7.1f} MiB")  # fmt: skip
         print(f"  mock_inference idle {idle_py / 1024:7.1f} MiB   under load "
               f"{max(samplers['py'].peak, sampler.peak) / 1024:7.1f} MiB  "
-              f"({args.workers} workers + manager)")  # fmt: skip
+              f"({args.workers} workers{' + supervisor' if args.workers > 1 else ''})")  # fmt: skip
         return 0 if many["errors"] == 0 else 1
     finally:
         for proc, name in reversed(procs):

@@ -26,7 +26,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
-    raise SystemExit(0)
+    # Nothing serves yet, so there is nothing to drain; raising SystemExit here could
+    # land inside an import and come out as a traceback.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,10 +45,15 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"mock_inference: configuration error: {exc}", file=sys.stderr)
         return 2
-    from .server import run  # imported late: a config error should not pay for Sanic
+    # Imported late: a config error, or the supervisor, should not pay for Sanic.
+    if settings.workers == 1:
+        from .server import serve
 
-    run(settings)
-    return 0
+        serve(settings)
+        return 0
+    from .supervisor import run_workers
+
+    return run_workers(settings)
 
 
 if __name__ == "__main__":

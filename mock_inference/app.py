@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from sanic import Sanic
 
-from . import errors, faults
+from . import errors
 from .config import Settings
 from .routes import chat, completions, embeddings, models, ops
 from .state import State
@@ -14,7 +15,10 @@ from .state import State
 APP_NAME = "mock_inference"
 
 
-def create_app(settings: Settings | None = None, name: str = APP_NAME) -> Sanic:
+def create_app(
+    settings: Settings | None = None, name: str = APP_NAME, counters: Any = None
+) -> Sanic:
+    """counters: the shared "fail first N" table when several workers run (server.py)."""
     settings = settings or Settings.from_env()
     app = Sanic(name)
     cfg = app.config
@@ -27,7 +31,7 @@ def create_app(settings: Settings | None = None, name: str = APP_NAME) -> Sanic:
     cfg.RESPONSE_TIMEOUT = max(600, int(settings.timeout_fault_seconds) + 60)
     cfg.REQUEST_TIMEOUT = 60
 
-    state = State(settings)
+    state = State(settings, counters)
     app.ctx.state = state
     errors.register(app)
     chat.register(app, state)
@@ -41,16 +45,5 @@ def create_app(settings: Settings | None = None, name: str = APP_NAME) -> Sanic:
             b"/v1/chat/completions": partial(chat.answer_now, state),
             b"/v1/embeddings": partial(embeddings.answer_now, state),
         }
-
-    @app.main_process_start
-    async def _shared_memory(app: Sanic) -> None:
-        # One "fail first N" counter table for all workers (see faults.py).
-        app.shared_ctx.fault_counters = faults.shared_counters()
-
-    @app.before_server_start
-    async def _attach_shared(app: Sanic) -> None:
-        counters = getattr(app.shared_ctx, "fault_counters", None)
-        if counters is not None:
-            state.faults.counters = counters
 
     return app

@@ -13,15 +13,14 @@ sees the same count; without that, two workers would each fail N times.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import random
 from typing import Any
 
 from .config import Settings
+from .counters import SLOTS as _SLOTS
 from .errors import APIError
 
 FORCED = frozenset(("429", "500", "502", "503", "timeout", "stream_error"))
-_SLOTS = 4096
 _MESSAGES = {
     429: "Rate limit reached for requests (injected by the mock). Please retry after a while.",
     500: "The server had an error while processing your request (injected by the mock).",
@@ -29,12 +28,6 @@ _MESSAGES = {
     503: "The engine is currently overloaded (injected by the mock). Please try again later.",
 }
 _CODES = {429: "rate_limit_exceeded", 500: None, 502: None, 503: "engine_overloaded"}
-
-
-def shared_counters() -> Any:
-    """Created in the main process and handed to workers through Sanic's shared_ctx."""
-    ctx = multiprocessing.get_context("spawn")
-    return ctx.Array("l", _SLOTS + 1)  # slot 0: the global MOCK_FAIL_FIRST counter
 
 
 class Faults:

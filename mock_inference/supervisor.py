@@ -1,0 +1,103 @@
+"""Several workers: N single-process Sanic servers sharing one listening socket.
+
+This process binds the socket, spawns the workers (the pre-fork model of gunicorn
+and uvicorn) and supervises them: SIGTERM/SIGINT are passed on, a worker that dies
+takes the others down, and the exit status says whether every worker stopped
+cleanly. It never imports Sanic, so a stop during start-up is handled at once.
+Sanic's own worker manager is not used: it raced on SIGTERM during and after
+start-up (about one stop in twenty exited 1 or hung).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import socket
+import sys
+import time
+from typing import Any
+
+from .config import Settings
+from .counters import shared_counters
+
+_STOP_GRACE = 10.0  # seconds a worker gets after SIGTERM before it is killed
+
+
+def _worker(settings: Settings, sock: socket.socket, counters: Any) -> None:
+    # Ctrl-C reaches the whole process group; the supervisor turns it into SIGTERM,
+    # so a worker still importing must not die of it with a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from .server import serve  # the web stack is imported in workers only
+
+    serve(settings, sock, counters)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_workers(settings: Settings) -> int:
+    try:
+        sock = _listen(settings.host, settings.port)
+    except OSError as exc:
+        print(
+            f"mock_inference: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return 1
+    return _supervise(settings, sock)
+
+
+def _supervise(settings: Settings, sock: socket.socket) -> int:
+    ctx = multiprocessing.get_context("spawn")
+    counters = shared_counters()  # "fail the first N" counts once for all workers
+    workers = [
+        ctx.Process(target=_worker, args=(settings, sock, counters), name=f"mock-worker-{i}")
+        for i in range(settings.workers)
+    ]
+    stopping = False
+
+    def stop(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+        for worker in workers:
+            if worker.pid is not None and worker.is_alive():
+                worker.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for worker in workers:
+        if stopping:
+            break
+        worker.start()
+    sock.close()  # the workers hold it now
+    print(f"mock_inference: {len(workers)} workers on {settings.host}:{settings.port}", flush=True)
+
+    failed: list[str] = []
+    while any(w.pid is not None and w.is_alive() for w in workers) and not failed:
+        for worker in workers:
+            if worker.pid is not None and not worker.is_alive() and not stopping:
+                failed.append(f"{worker.name} exited with status {worker.exitcode}")
+        time.sleep(0.05)
+    if failed:
+        print(f"mock_inference: {'; '.join(failed)}; stopping the others", file=sys.stderr)
+        stop(signal.SIGTERM, None)
+    deadline = time.monotonic() + _STOP_GRACE
+    for worker in workers:
+        if worker.pid is None:
+            continue
+        worker.join(max(0.0, deadline - time.monotonic()))
+        if worker.is_alive():
+            print(f"mock_inference: {worker.name} did not stop; killing it", file=sys.stderr)
+            worker.kill()
+            worker.join()
+            failed.append(f"{worker.name} killed")
+        elif worker.exitcode not in (0, -signal.SIGTERM) and not failed:
+            failed.append(f"{worker.name} exited with status {worker.exitcode}")
+    return 1 if failed else 0
