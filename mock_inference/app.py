@@ -43,6 +43,7 @@ def create_app(
         # Read by fastpath.FastPathProtocol: the routes it may answer itself.
         app.ctx.fast_routes = {
             b"/v1/chat/completions": partial(chat.answer_now, state),
+            b"/v1/completions": partial(completions.answer_now, state),
             b"/v1/embeddings": partial(embeddings.answer_now, state),
         }
 

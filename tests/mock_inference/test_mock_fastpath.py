@@ -105,6 +105,21 @@ PARITY_CASES: list[tuple[str, dict[str, str], bytes]] = [
     (CHAT, {}, json.dumps({"model": "mock-gpt", "messages": []}).encode()),
     (CHAT, {}, json.dumps({**CHAT_BODY, "n": "two"}).encode()),
     (CHAT, {}, json.dumps({**CHAT_BODY, "temperature": 9}).encode()),
+    ("/v1/completions", {}, json.dumps({"model": "m", "prompt": "Say this"}).encode()),
+    (
+        "/v1/completions",
+        {},
+        json.dumps(
+            {"model": "m", "prompt": ["a b", "c"], "n": 2, "echo": True, "seed": 1}
+        ).encode(),
+    ),
+    ("/v1/completions", {}, json.dumps({"model": "m", "prompt": "x", "logprobs": 2}).encode()),
+    ("/v1/completions", {}, json.dumps({"model": "m"}).encode()),
+    (
+        "/v1/completions",
+        {"x-mock-fault": "502"},
+        json.dumps({"model": "m", "prompt": "x"}).encode(),
+    ),
     ("/v1/embeddings", {}, json.dumps({"model": "m", "input": ["a", "b"]}).encode()),
     (
         "/v1/embeddings",
