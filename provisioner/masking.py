@@ -25,6 +25,14 @@ _KEY_VALUE = re.compile(
 )
 
 
+# `--requirepass x`, `--password=x`, `-auth-token x` in a command given as one string.
+_FLAG_VALUE = re.compile(
+    r"""(?P<flag>(?<!\S)--?[A-Za-z][A-Za-z0-9_.-]*)(?P<sep>=|\s+)"""
+    r"""(?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s'"-][^\s'"]*)"""
+)
+_FLAG_ONLY = re.compile(r"--?[A-Za-z][A-Za-z0-9_.-]*")
+
+
 def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key))
 
@@ -33,6 +41,14 @@ def mask_text(text: str) -> str:
     """Passwords inside URLs, and values of secret-looking keys given as key=value, in free
     text (error messages, DSNs, probe output)."""
     text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
+    text = _FLAG_VALUE.sub(
+        lambda m: (
+            m.group("flag") + m.group("sep") + MASK
+            if is_secret_key(m.group("flag")) and m.group("value") != MASK
+            else m.group(0)
+        ),
+        text,
+    )
     return _KEY_VALUE.sub(
         lambda m: (
             m.group("key") + m.group("eq") + MASK
@@ -53,5 +69,20 @@ def mask_value(key: str, value: Any, show: bool = False) -> Any:
     if isinstance(value, dict):
         return {k: mask_value(str(k), v) for k, v in value.items()}
     if isinstance(value, list):
-        return [mask_value(key, v) for v in value]
+        return _mask_argv(key, value)
     return value
+
+
+def _mask_argv(key: str, items: list[Any]) -> list[Any]:
+    """A list such as a command: the item after a secret flag (`--requirepass`) is masked."""
+    masked: list[Any] = []
+    after_secret_flag = False
+    for item in items:
+        if after_secret_flag and item is not None and item != "":
+            masked.append(MASK)
+        else:
+            masked.append(mask_value(key, item))
+        after_secret_flag = (
+            isinstance(item, str) and bool(_FLAG_ONLY.fullmatch(item)) and is_secret_key(item)
+        )
+    return masked

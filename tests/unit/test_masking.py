@@ -93,3 +93,33 @@ def test_show_reveals():
 )
 def test_unescaped_at_or_slash_in_url_password_is_not_leaked(text, expected):
     assert mask_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("redis-server --requirepass hunter2", f"redis-server --requirepass {MASK}"),
+        ("app --password=s3cret --port 80", f"app --password={MASK} --port 80"),
+        ("app --api-key 'a b c' -v", f"app --api-key {MASK} -v"),
+        ("app --token-file /run/x", f"app --token-file {MASK}"),
+        ("app --port 80 --verbose --name x", "app --port 80 --verbose --name x"),
+        ("app --password --verbose", "app --password --verbose"),  # a switch, no value
+    ],
+)
+def test_secret_flags_in_command_strings(text, expected):
+    assert mask_text(text) == expected
+
+
+def test_secret_flags_in_command_lists():
+    argv = ["redis-server", "--requirepass", "hunter2", "--port", "6379", "--appendonly", "yes"]
+    assert mask_value("command", argv) == [
+        "redis-server",
+        "--requirepass",
+        MASK,
+        "--port",
+        "6379",
+        "--appendonly",
+        "yes",
+    ]
+    assert mask_value("command", ["app", "--password=x"]) == ["app", f"--password={MASK}"]
+    assert mask_value("command", argv, show=True) == argv
