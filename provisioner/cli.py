@@ -7,10 +7,11 @@ Exit codes: 0 success (for `diff`: nothing would change), 2 `diff` found changes
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 
-from .errors import ProvisionerError
+from .errors import Interrupted, ProvisionerError
 from .masking import mask_text
 
 
@@ -108,13 +109,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_received: list[int] = []
+
+
+def _stop_like_ctrl_c(signum: int, frame: object) -> None:
+    _received.append(signum)
+    raise KeyboardInterrupt
+
+
+def _interrupted_status() -> int:
+    """128 + the signal, as shells report it: 130 for Ctrl-C, 143 for SIGTERM."""
+    return 128 + (_received[0] if _received else signal.SIGINT)
+
+
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM (docker stop, systemd, CI cancelling) and SIGHUP (terminal closed) take the
+    # Ctrl-C path: threads drain, the lock is released, one message. An ignored signal
+    # (nohup) stays ignored.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) == signal.SIG_DFL:
+            signal.signal(sig, _stop_like_ctrl_c)
     try:
         return _run(argv)
     except KeyboardInterrupt:
         # Also a Ctrl-C during the fast path or the imports before a command runs.
         print("Interrupted.", file=sys.stderr)
-        return 130
+        return _interrupted_status()
 
 
 def _run(argv: list[str] | None) -> int:
@@ -133,6 +153,6 @@ def _run(argv: list[str] | None) -> int:
     except ProvisionerError as exc:
         message = str(exc) if args.show_secrets else mask_text(str(exc))
         print(f"error: {message}", file=sys.stderr)
-        return exc.exit_code
+        return _interrupted_status() if isinstance(exc, Interrupted) else exc.exit_code
     except BrokenPipeError:
         return 0
