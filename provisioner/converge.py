@@ -24,7 +24,7 @@ from .desired import DesiredService, DesiredState
 from .errors import ConflictError, Interrupted, ProvisionerError, ServiceFailed
 from .health import wait_until_healthy
 from .observed import ObservedState
-from .plan import Action, Kind, Plan, plan
+from .plan import ADOPTED, Action, Kind, Plan, plan
 from .ports import PortRequest, port_holder, port_is_free
 from .progress import Progress
 
@@ -211,6 +211,8 @@ def converge(
     for volume in current.create_volumes:
         progress.note(f"creating volume {volume}")
         docker_io.create_volume(client, desired, volume)
+    for volume in current.adopted_volumes:
+        progress.note(f"warning: volume {volume} {ADOPTED}")
     _remove(client, current.removals, observed, progress, result)
     _run_services(client, desired, current, progress, cancelled, result, on_healthy)
     result.elapsed = time.monotonic() - started

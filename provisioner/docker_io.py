@@ -142,6 +142,12 @@ def observe(client: docker.DockerClient, desired: DesiredState) -> ObservedState
                 )
     volumes = call(api.volumes).get("Volumes") or []
     state.volumes = {v["Name"] for v in volumes}
+    ours = set(desired.volumes.values())
+    state.foreign_volumes = {
+        v["Name"]
+        for v in volumes
+        if v["Name"] in ours and (v.get("Labels") or {}).get(LABEL_PROJECT) != project
+    }
     for image in {s.image for s in desired.services.values()}:
         info = inspect_image(client, image)
         if info is not None:

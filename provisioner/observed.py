@@ -47,6 +47,8 @@ class ObservedState:
     containers: list[ObservedContainer] = field(default_factory=list)
     networks: dict[str, str] = field(default_factory=dict)  # docker name -> id
     volumes: set[str] = field(default_factory=set)
+    # Volumes with one of our names that this project did not create (compose warns too).
+    foreign_volumes: set[str] = field(default_factory=set)
     images: dict[str, ObservedImage] = field(default_factory=dict)  # image ref -> local image
     conflicts: list[Conflict] = field(default_factory=list)
 

@@ -45,12 +45,19 @@ class Action:
     image: ImageWork = ImageWork()
 
 
+ADOPTED = (
+    "exists but was not created by this project; it is used as it is (with its data), "
+    "and `destroy --volumes` leaves it"
+)
+
+
 @dataclass(frozen=True)
 class Plan:
     project: str
     actions: tuple[Action, ...]
     create_networks: tuple[str, ...] = ()
     create_volumes: tuple[str, ...] = ()
+    adopted_volumes: tuple[str, ...] = ()  # exist, not made by us: used as they are
     conflicts: tuple[Conflict, ...] = ()
     problems: tuple[str, ...] = ()
 
@@ -167,6 +174,7 @@ def plan(
         actions=tuple(actions),
         create_networks=tuple(sorted(wanted_networks - set(observed.networks))),
         create_volumes=tuple(sorted(wanted_volumes - observed.volumes)),
+        adopted_volumes=tuple(sorted(wanted_volumes & observed.foreign_volumes)),
         conflicts=tuple(
             c
             for c in observed.conflicts

@@ -8,7 +8,7 @@ from typing import Any
 
 from .desired import FieldChange
 from .masking import mask_value
-from .plan import SYMBOLS, Kind, Plan
+from .plan import ADOPTED, SYMBOLS, Kind, Plan
 
 
 def _value(change: FieldChange, value: Any, show: bool) -> str:
@@ -43,6 +43,8 @@ def plan_text(
         lines.append(f"  {'+':>3} network {network}")
     for volume in plan.create_volumes:
         lines.append(f"  {'+':>3} volume {volume}")
+    for volume in plan.adopted_volumes:
+        lines.append(f"  {'!':>3} volume {volume}: {ADOPTED}")
     for kind, names in (pending or {}).items():
         for name in names:
             lines.append(f"  {'+':>3} {kind} {name}")
@@ -62,9 +64,10 @@ def plan_text(
     unchanged = counts[Kind.UNCHANGED]
     pending_count = sum(len(v) for v in (pending or {}).values())
     if not plan.has_changes and not pending_count:
+        notes = "".join(f"\n  {'!':>3} volume {v}: {ADOPTED}" for v in plan.adopted_volumes)
         return (
             f"No changes. Project '{plan.project}' matches the stack file "
-            f"({unchanged} service(s) up to date)."
+            f"({unchanged} service(s) up to date).{notes}"
         )
     extra = f", {pending_count} migration/seed file(s) pending" if pending_count else ""
     head = f"Project '{plan.project}': apply would perform these actions:\n"
@@ -101,6 +104,7 @@ def plan_json(
         ],
         "create_networks": list(plan.create_networks),
         "create_volumes": list(plan.create_volumes),
+        "adopted_volumes": list(plan.adopted_volumes),
         "conflicts": [{"name": c.name, "owner": c.owner} for c in plan.conflicts],
         "problems": list(plan.problems),
         "pending": pending or {},

@@ -103,3 +103,29 @@ def test_two_projects_do_not_see_each_other(make_stack, docker_client, project_n
     state_two = assert_converged(docker_client, two.project, {"redis", "cache"}, two)
     assert {s: c[0]["Id"] for s, c in state_two.containers.items()} == ids_two
     assert state_two.volumes == [f"{two.project}_redis_data"]
+
+
+def test_volume_we_did_not_create_is_used_with_a_warning_and_kept(
+    make_stack, docker_client, project_name: str
+) -> None:
+    """Like compose: an existing volume with our name is used, with a warning; its data
+    is the point, so `destroy --volumes` (which removes only what we made) keeps it."""
+    name = f"{project_name}_redis_data"
+    volume = docker_client.volumes.create(name)  # no labels: made by hand
+    try:
+        stack = make_stack(stack_text(free_port()))
+        planned = stack.run("diff")
+        assert f"! volume {name}: exists but was not created by this project" in planned.stdout
+        result = stack.run("apply")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"warning: volume {name} exists but was not created" in result.stdout + result.stderr
+        mounts = {
+            m["Name"]
+            for m in docker_client.api.inspect_container(f"{stack.project}-redis")["Mounts"]
+            if m["Type"] == "volume"
+        }
+        assert name in mounts
+        stack.run("destroy", "--volumes", "--yes", check=True)
+        assert docker_client.volumes.get(name).name == name
+    finally:
+        volume.remove(force=True)

@@ -248,6 +248,7 @@ def test_plan_json_shape_and_masking(make_desired):
         "actions",
         "create_networks",
         "create_volumes",
+        "adopted_volumes",
         "conflicts",
         "problems",
         "pending",
@@ -274,3 +275,16 @@ def test_plan_json_no_changes(make_desired):
     data = json.loads(plan_json(plan(desired, converged(desired), context_hashes={"web": "ctx"})))
     assert data["changes"] is False
     assert {a["action"] for a in data["actions"]} == {"unchanged"}
+
+
+def test_a_volume_we_did_not_create_is_adopted_with_a_warning_not_a_change(make_desired):
+    desired = make_desired()
+    observed = converged(desired, foreign_volumes={"demo_data"})
+    result = plan(desired, observed, context_hashes={"web": "ctx"})
+    assert result.adopted_volumes == ("demo_data",)
+    assert not result.has_changes
+    text = plan_text(result)
+    assert "! volume demo_data: exists but was not created by this project" in text
+    assert json.loads(plan_json(result))["adopted_volumes"] == ["demo_data"]
+    # Only volumes the plan wants are reported.
+    assert plan(desired, converged(desired, foreign_volumes={"other"})).adopted_volumes == ()
