@@ -42,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host, port=args.port, workers=args.workers
         )
         settings.check()
+        if settings.reply_mode == "script" and settings.script_file:
+            # Read once here so a broken file is one line, not a traceback per worker.
+            from .scripts import load
+
+            load(settings.script_file)
     except ValueError as exc:
         print(f"mock_inference: configuration error: {exc}", file=sys.stderr)
         return 2

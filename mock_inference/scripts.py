@@ -73,11 +73,21 @@ def parse(data: Any, source: str = "script") -> Script:
 
 
 def load(path: str) -> Script:
-    text = Path(path).read_text(encoding="utf-8")
+    """The script file, or ValueError saying what is wrong with it (one line)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read script file {path}: {exc}") from exc
     if path.endswith(".json"):
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ValueError(f"{path}: not valid JSON: {exc}") from exc
     else:
         import yaml  # only needed for YAML scripts
 
-        data = yaml.safe_load(text)
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
     return parse(data, source=path)

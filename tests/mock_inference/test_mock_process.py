@@ -107,3 +107,30 @@ def test_busy_port_with_two_workers_is_one_clear_line() -> None:
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     assert code == 1
     assert "cannot listen on 127.0.0.1:" in stderr and "Traceback" not in stderr
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('rules:\n  - regex: "(unclosed"\n    reply: x\n', "rule 0 has a bad regex"),
+        ("rules: [\n", "not valid YAML"),
+        (None, "cannot read script file"),
+    ],
+)
+def test_broken_script_file_is_one_line_not_a_traceback(
+    tmp_path: Path, workers: int, content: str | None, expected: str
+) -> None:
+    script = tmp_path / "replies.yaml"
+    if content is not None:
+        script.write_text(content)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MOCK_")}
+    env.update({"MOCK_REPLY_MODE": "script", "MOCK_SCRIPT_FILE": str(script)})
+    cmd = [sys.executable, "-m", "mock_inference", "--port", str(free_port())]
+    done = subprocess.run(
+        [*cmd, "--workers", str(workers)], cwd=REPO, env=env, capture_output=True, timeout=30
+    )
+    stderr = done.stderr.decode()
+    assert done.returncode == 2
+    assert expected in stderr and "Traceback" not in stderr
+    assert stderr.startswith("mock_inference: configuration error:")
