@@ -8,6 +8,7 @@ import signal
 import sys
 
 from .config import Settings
+from .listener import listen
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,15 +51,23 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"mock_inference: configuration error: {exc}", file=sys.stderr)
         return 2
+    try:
+        sock = listen(settings.host, settings.port)
+    except OSError as exc:
+        print(
+            f"mock_inference: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return 1
     # Imported late: a config error, or the supervisor, should not pay for Sanic.
     if settings.workers == 1:
         from .server import serve
 
-        serve(settings)
+        serve(settings, sock)
         return 0
     from .supervisor import run_workers
 
-    return run_workers(settings)
+    return run_workers(settings, sock)
 
 
 if __name__ == "__main__":

@@ -32,25 +32,7 @@ def _worker(settings: Settings, sock: socket.socket, counters: Any) -> None:
     serve(settings, sock, counters)
 
 
-def _listen(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
-    sock.set_inheritable(True)
-    return sock
-
-
-def run_workers(settings: Settings) -> int:
-    try:
-        sock = _listen(settings.host, settings.port)
-    except OSError as exc:
-        print(
-            f"mock_inference: cannot listen on {settings.host}:{settings.port}: {exc.strerror}",
-            file=sys.stderr,
-        )
-        return 1
+def run_workers(settings: Settings, sock: socket.socket) -> int:
     return _supervise(settings, sock)
 
 

@@ -98,11 +98,12 @@ def test_a_dead_worker_stops_the_service_with_status_1() -> None:
     assert "exited with status -9" in stderr
 
 
-def test_busy_port_with_two_workers_is_one_clear_line() -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_busy_port_is_one_clear_line(workers: int) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
-        proc = _spawn(holder.getsockname()[1], 2)
+        proc = _spawn(holder.getsockname()[1], workers)
         code = proc.wait(timeout=15)
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     assert code == 1
