@@ -59,12 +59,8 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    # Imported late: a config error, or the supervisor, should not pay for Sanic.
-    if settings.workers == 1:
-        from .server import serve
-
-        serve(settings, sock)
-        return 0
+    # Even one worker runs under the supervisor: it alone can repeat a SIGTERM that
+    # Sanic dropped during start-up (see supervisor.py). It never imports Sanic.
     from .supervisor import run_workers
 
     return run_workers(settings, sock)

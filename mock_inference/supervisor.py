@@ -1,11 +1,11 @@
-"""Several workers: N single-process Sanic servers sharing one listening socket.
+"""The workers: N (default 1) single-process Sanic servers sharing one socket.
 
-This process binds the socket, spawns the workers (the pre-fork model of gunicorn
-and uvicorn) and supervises them: SIGTERM/SIGINT are passed on, a worker that dies
-takes the others down, and the exit status says whether every worker stopped
-cleanly. It never imports Sanic, so a stop during start-up is handled at once.
-Sanic's own worker manager is not used: it raced on SIGTERM during and after
-start-up (about one stop in twenty exited 1 or hung).
+The main process binds the socket (listener.py), spawns the workers (the pre-fork
+model of gunicorn and uvicorn) and supervises them: SIGTERM/SIGINT are passed on,
+and repeated if a worker dropped it; a worker that dies takes the others down; the
+exit status says whether every worker stopped cleanly. It never imports Sanic, so a
+stop during start-up is handled at once. Sanic's own worker manager is not used: it
+raced on SIGTERM during and after start-up (about one stop in twenty exited 1 or hung).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .config import Settings
@@ -36,11 +37,15 @@ def run_workers(settings: Settings, sock: socket.socket) -> int:
     return _supervise(settings, sock)
 
 
-def _supervise(settings: Settings, sock: socket.socket) -> int:
+def _supervise(
+    settings: Settings, sock: socket.socket, target: Callable[..., None] | None = None
+) -> int:
     ctx = multiprocessing.get_context("spawn")
     counters = shared_counters()  # "fail the first N" counts once for all workers
     workers = [
-        ctx.Process(target=_worker, args=(settings, sock, counters), name=f"mock-worker-{i}")
+        ctx.Process(
+            target=target or _worker, args=(settings, sock, counters), name=f"mock-worker-{i}"
+        )
         for i in range(settings.workers)
     ]
     stopping = False
@@ -62,24 +67,40 @@ def _supervise(settings: Settings, sock: socket.socket) -> int:
     print(f"mock_inference: {len(workers)} workers on {settings.host}:{settings.port}", flush=True)
 
     failed: list[str] = []
-    while any(w.pid is not None and w.is_alive() for w in workers) and not failed:
-        for worker in workers:
-            if worker.pid is not None and not worker.is_alive() and not stopping:
-                failed.append(f"{worker.name} exited with status {worker.exitcode}")
+    stop_at: float | None = None  # when SIGTERM was first passed on
+    resent = False
+    # Sanic drops a SIGTERM that lands while a worker finishes start-up (its stop()
+    # is a no-op until the server is marked serving; ~1 stop in 40 here). A worker
+    # still alive after its grace period plus a second is told again.
+    resend_after = settings.graceful_shutdown_seconds + 1.0
+    while any(w.pid is not None and w.is_alive() for w in workers):
+        now = time.monotonic()
+        if not stopping:
+            for worker in workers:
+                if worker.pid is not None and not worker.is_alive():
+                    failed.append(f"{worker.name} exited with status {worker.exitcode}")
+            if failed:
+                print(f"mock_inference: {'; '.join(failed)}; stopping the others", file=sys.stderr)
+                stop(signal.SIGTERM, None)
+        elif stop_at is None:
+            stop_at = now
+        elif not resent and now - stop_at > resend_after:
+            resent = True
+            stop(signal.SIGTERM, None)
+        elif now - stop_at > _STOP_GRACE:
+            for worker in workers:
+                if worker.pid is not None and worker.is_alive():
+                    print(
+                        f"mock_inference: {worker.name} did not stop; killing it", file=sys.stderr
+                    )
+                    worker.kill()
+                    worker.join()
+                    failed.append(f"{worker.name} killed")
         time.sleep(0.05)
-    if failed:
-        print(f"mock_inference: {'; '.join(failed)}; stopping the others", file=sys.stderr)
-        stop(signal.SIGTERM, None)
-    deadline = time.monotonic() + _STOP_GRACE
     for worker in workers:
         if worker.pid is None:
             continue
-        worker.join(max(0.0, deadline - time.monotonic()))
-        if worker.is_alive():
-            print(f"mock_inference: {worker.name} did not stop; killing it", file=sys.stderr)
-            worker.kill()
-            worker.join()
-            failed.append(f"{worker.name} killed")
-        elif worker.exitcode not in (0, -signal.SIGTERM) and not failed:
+        worker.join()
+        if worker.exitcode not in (0, -signal.SIGTERM) and not failed:
             failed.append(f"{worker.name} exited with status {worker.exitcode}")
     return 1 if failed else 0

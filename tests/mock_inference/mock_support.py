@@ -81,3 +81,20 @@ CHAT_BODY = {
         {"role": "user", "content": "Hello, how are you today?"},
     ],
 }
+
+
+def deaf_worker(settings: object, sock: object, counters: object) -> None:
+    """A worker that drops its first SIGTERM, as Sanic can while a worker finishes start-up
+    (spawned by the supervisor in tests; module level so that it pickles)."""
+    heard: list[int] = []
+
+    def on_term(signum: int, frame: object) -> None:
+        heard.append(signum)
+        if len(heard) >= 2:
+            os._exit(0)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    print("deaf worker ready", flush=True)
+    while True:
+        time.sleep(0.05)

@@ -16,19 +16,20 @@ import pytest
 from mock_support import CHAT_BODY, REPO, free_port, start_server
 
 
+# Repeated: Sanic drops a SIGTERM landing as a worker finishes start-up (~1 in 40);
+# the supervisor then says it again, so the stop takes ~2 s instead of hanging.
+@pytest.mark.parametrize("attempt", range(3))
 @pytest.mark.parametrize("workers", [1, 2])
-def test_sigterm_stops_cleanly(workers: int) -> None:
+def test_sigterm_stops_cleanly(workers: int, attempt: int) -> None:
     srv = start_server(workers=workers)
     assert httpx.post(srv.url + "/v1/chat/completions", json=CHAT_BODY).status_code == 200
     srv.process.send_signal(signal.SIGTERM)
     started = time.monotonic()
     code = srv.process.wait(timeout=10)
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 4.0
     assert code == 0
     stderr = srv.process.stderr.read().decode() if srv.process.stderr else ""
-    # A worker still importing when the signal lands prints a KeyboardInterrupt
-    # traceback (Sanic interrupts workers with SIGINT); any other error is a bug.
-    assert stderr.count("Traceback") == stderr.count("\nKeyboardInterrupt")
+    assert "Traceback" not in stderr
 
 
 def test_sigterm_with_a_stream_in_flight() -> None:
@@ -135,3 +136,36 @@ def test_broken_script_file_is_one_line_not_a_traceback(
     assert done.returncode == 2
     assert expected in stderr and "Traceback" not in stderr
     assert stderr.startswith("mock_inference: configuration error:")
+
+
+SUPERVISE_DEAF = """
+import sys
+sys.path.insert(0, {tests!r})
+from mock_support import deaf_worker
+from mock_inference.config import Settings
+from mock_inference.listener import listen
+from mock_inference.supervisor import _supervise
+settings = Settings(workers=1, graceful_shutdown_seconds=0.2)
+sys.exit(_supervise(settings, listen("127.0.0.1", 0), target=deaf_worker))
+"""
+
+
+def test_supervisor_repeats_a_sigterm_the_worker_dropped() -> None:
+    code = SUPERVISE_DEAF.format(tests=str(Path(__file__).parent))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        deadline = time.monotonic() + 15
+        while b"deaf worker ready" not in proc.stdout.readline():
+            assert time.monotonic() < deadline
+        proc.send_signal(signal.SIGTERM)
+        started = time.monotonic()
+        code_ = proc.wait(timeout=10)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code_ == 0, proc.stderr.read().decode() if proc.stderr else ""
+    assert 1.1 < took < 4.0  # grace 0.2 s + 1 s, then the repeated SIGTERM
