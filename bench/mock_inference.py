@@ -305,7 +305,7 @@ def main() -> int:
               f"{samplers['go'].peak / 1024:7.1f} MiB")  # fmt: skip
         print(f"  mock_inference idle {idle_py / 1024:7.1f} MiB   under load "
               f"{max(samplers['py'].peak, sampler.peak) / 1024:7.1f} MiB  "
-              f"({args.workers} workers{' + supervisor' if args.workers > 1 else ''})")  # fmt: skip
+              f"({args.workers} worker(s) + supervisor)")  # fmt: skip
         return 0 if many["errors"] == 0 else 1
     finally:
         for proc, name in reversed(procs):

@@ -14,5 +14,5 @@ SLOTS = 4096  # keys hash into this many counters; slot 0 is MOCK_FAIL_FIRST's
 
 def shared_counters() -> Any:
     """Created by the supervising process and handed to every worker."""
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork")  # the supervisor forks its workers
     return ctx.Array("l", SLOTS + 1)

@@ -11,6 +11,7 @@ raced on SIGTERM during and after start-up (about one stop in twenty exited 1 or
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import socket
 import sys
@@ -28,6 +29,7 @@ def _worker(settings: Settings, sock: socket.socket, counters: Any) -> None:
     # Ctrl-C reaches the whole process group; the supervisor turns it into SIGTERM,
     # so a worker still importing must not die of it with a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # until Sanic installs its own
     from .server import serve  # the web stack is imported in workers only
 
     serve(settings, sock, counters)
@@ -40,7 +42,11 @@ def run_workers(settings: Settings, sock: socket.socket) -> int:
 def _supervise(
     settings: Settings, sock: socket.socket, target: Callable[..., None] | None = None
 ) -> int:
-    ctx = multiprocessing.get_context("spawn")
+    # fork, not spawn: this process holds no threads and no Sanic, so a fork is a clean
+    # start; it also needs no resource-tracker process (~30 MiB) and passes the socket
+    # and the shared counters by inheritance.
+    ctx = multiprocessing.get_context("fork")
+    supervisor_pid = os.getpid()
     counters = shared_counters()  # "fail the first N" counts once for all workers
     workers = [
         ctx.Process(
@@ -52,6 +58,8 @@ def _supervise(
 
     def stop(signum: int, frame: object) -> None:
         nonlocal stopping
+        if os.getpid() != supervisor_pid:
+            os._exit(0)  # a worker stopped before it replaced this inherited handler
         stopping = True
         for worker in workers:
             if worker.pid is not None and worker.is_alive():
