@@ -16,12 +16,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m mock_inference", description="Mock OpenAI-compatible inference server"
     )
     parser.add_argument("--host", default=os.environ.get("MOCK_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("MOCK_PORT", "8000")))
+    parser.add_argument("--port", type=int, default=os.environ.get("MOCK_PORT", "8000"))
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(os.environ.get("MOCK_WORKERS", "1")),
-        help="worker processes; 1 runs in a single process",
+        # A string default: argparse converts it, so a bad MOCK_WORKERS is a usage error.
+        default=os.environ.get("MOCK_WORKERS", "1"),
+        help="worker processes, forked and supervised by this one",
     )
     return parser.parse_args(argv)
 

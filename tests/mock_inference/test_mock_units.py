@@ -116,3 +116,14 @@ def test_cli_reports_bad_config_and_exits_2() -> None:
     )
     assert proc.returncode == 2
     assert b"MOCK_REPLY_MODE" in proc.stderr
+
+
+@pytest.mark.parametrize(("name", "value"), [("MOCK_WORKERS", "two"), ("MOCK_PORT", "http")])
+def test_bad_numbers_in_the_environment_are_a_usage_error(monkeypatch, capsys, name, value):
+    from mock_inference.__main__ import parse_args
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exc:
+        parse_args([])
+    assert exc.value.code == 2
+    assert f"invalid int value: '{value}'" in capsys.readouterr().err
