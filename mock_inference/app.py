@@ -9,6 +9,7 @@ from sanic import Sanic
 
 from . import errors
 from .config import Settings
+from .peers import Peers, serve_own
 from .routes import chat, completions, embeddings, models, ops
 from .state import State
 
@@ -16,9 +17,13 @@ APP_NAME = "mock_inference"
 
 
 def create_app(
-    settings: Settings | None = None, name: str = APP_NAME, counters: Any = None
+    settings: Settings | None = None,
+    name: str = APP_NAME,
+    counters: Any = None,
+    peers: Peers | None = None,
 ) -> Sanic:
-    """counters: the shared "fail first N" table when several workers run (server.py)."""
+    """counters: the shared "fail first N" table, peers: the other workers to ask for
+    their metrics; both only when several workers run (supervisor.py)."""
     settings = settings or Settings.from_env()
     app = Sanic(name)
     cfg = app.config
@@ -38,7 +43,7 @@ def create_app(
     completions.register(app, state)
     embeddings.register(app, state)
     models.register(app, state)
-    ops.register(app, state)
+    ops.register(app, state, peers)
     if settings.fast_path:
         # Read by fastpath.FastPathProtocol: the routes it may answer itself.
         app.ctx.fast_routes = {
@@ -46,5 +51,17 @@ def create_app(
             b"/v1/completions": partial(completions.answer_now, state),
             b"/v1/embeddings": partial(embeddings.answer_now, state),
         }
+
+    if peers is not None:
+
+        @app.after_server_start
+        async def _answer_peers(app: Sanic) -> None:
+            app.ctx.peer_server = await serve_own(peers, state.metrics.render)
+
+        @app.before_server_stop
+        async def _stop_answering(app: Sanic) -> None:
+            server = getattr(app.ctx, "peer_server", None)
+            if server is not None:
+                server.close()
 
     return app

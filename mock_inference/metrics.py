@@ -2,7 +2,7 @@
 
 Plain Python counters and fixed-bucket histograms: an observation is a bisect and
 two additions, cheap enough for the hot path. Each worker process keeps its own
-figures (see README: scrape with MOCK_WORKERS=1 when exact totals matter).
+figures; the worker that is scraped adds up everyone's (`merge`, peers.py).
 """
 
 from __future__ import annotations
@@ -101,3 +101,30 @@ class Metrics:
         out.append("# TYPE mock_fast_path_requests_total counter")
         out.append(f"mock_fast_path_requests_total {self.fast_path}")
         return "\n".join(out) + "\n"
+
+
+def merge(texts: list[str]) -> str:
+    """Add up the Prometheus text of several workers: the same sample's values are
+    summed (counters, histogram buckets, sums, counts, and the running gauge alike);
+    families keep the order in which they first appear."""
+    families: dict[str, tuple[list[str], dict[str, float | int]]] = {}
+    for text in texts:
+        current: tuple[list[str], dict[str, float | int]] | None = None
+        for line in text.splitlines():
+            if line.startswith("# HELP "):
+                current = families.setdefault(line.split(" ", 3)[2], ([], {}))
+            if current is None or not line:
+                continue
+            comments, samples = current
+            if line.startswith("#"):
+                if line not in comments:
+                    comments.append(line)
+                continue
+            key, _, raw = line.rpartition(" ")
+            value: float | int = int(raw) if raw.lstrip("-").isdigit() else float(raw)
+            samples[key] = samples.get(key, 0) + value
+    out: list[str] = []
+    for comments, samples in families.values():
+        out.extend(comments)
+        out.extend(f"{key} {value}" for key, value in samples.items())
+    return "\n".join(out) + "\n"

@@ -10,11 +10,17 @@ from sanic import Sanic
 from .app import create_app
 from .config import Settings
 from .fastpath import FastPathProtocol
+from .peers import Peers
 
 
-def serve(settings: Settings, sock: socket.socket | None = None, counters: Any = None) -> None:
-    """One Sanic server in this process (a worker, or the whole service)."""
-    app = create_app(settings, counters=counters)
+def serve(
+    settings: Settings,
+    sock: socket.socket | None = None,
+    counters: Any = None,
+    peers: Peers | None = None,
+) -> None:
+    """One Sanic server in this process: one worker of supervisor.py."""
+    app = create_app(settings, counters=counters, peers=peers)
     where: dict[str, Any] = (
         {"sock": sock} if sock is not None else {"host": settings.host, "port": settings.port}
     )

@@ -12,27 +12,30 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
 
 from .config import Settings
 from .counters import shared_counters
+from .peers import Peers
 
 _STOP_GRACE = 10.0  # seconds a worker gets after SIGTERM before it is killed
 
 
-def _worker(settings: Settings, sock: socket.socket, counters: Any) -> None:
+def _worker(settings: Settings, sock: socket.socket, counters: Any, peers: Peers | None) -> None:
     # Ctrl-C reaches the whole process group; the supervisor turns it into SIGTERM,
     # so a worker still importing must not die of it with a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # until Sanic installs its own
     from .server import serve  # the web stack is imported in workers only
 
-    serve(settings, sock, counters)
+    serve(settings, sock, counters, peers)
 
 
 def run_workers(settings: Settings, sock: socket.socket) -> int:
@@ -48,11 +51,16 @@ def _supervise(
     ctx = multiprocessing.get_context("fork")
     supervisor_pid = os.getpid()
     counters = shared_counters()  # "fail the first N" counts once for all workers
+    n = settings.workers
+    # With several workers, a private folder for their metrics sockets (peers.py).
+    folder = tempfile.mkdtemp(prefix="mock_inference-") if n > 1 else None
     workers = [
         ctx.Process(
-            target=target or _worker, args=(settings, sock, counters), name=f"mock-worker-{i}"
+            target=target or _worker,
+            args=(settings, sock, counters, Peers(folder, i, n) if folder else None),
+            name=f"mock-worker-{i}",
         )
-        for i in range(settings.workers)
+        for i in range(n)
     ]
     stopping = False
 
@@ -111,4 +119,6 @@ def _supervise(
         worker.join()
         if worker.exitcode not in (0, -signal.SIGTERM) and not failed:
             failed.append(f"{worker.name} exited with status {worker.exitcode}")
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
     return 1 if failed else 0

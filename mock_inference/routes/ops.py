@@ -7,14 +7,16 @@ from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
 from .. import __version__, validation
+from ..metrics import merge
 from ..openapi import document
+from ..peers import Peers, gather_others
 from ..state import State
 from ..tokenizer import token_id, token_ids
 
 _ROLE_BASE = 100_000  # ids for the template's role markers, above ordinary pieces
 
 
-def register(app: Sanic, state: State) -> None:
+def register(app: Sanic, state: State, peers: Peers | None = None) -> None:
     settings = state.settings
     version = orjson.dumps({"version": f"{__version__}-mock"})
     spec = orjson.dumps(document(settings))
@@ -26,9 +28,10 @@ def register(app: Sanic, state: State) -> None:
         return HTTPResponse(version, content_type="application/json")
 
     async def metrics(request: Request) -> HTTPResponse:
-        return HTTPResponse(
-            state.metrics.render().encode(), content_type="text/plain; version=0.0.4; charset=utf-8"
-        )
+        text = state.metrics.render()
+        if peers is not None:
+            text = merge([text, *await gather_others(peers)])
+        return HTTPResponse(text.encode(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def tokenize(request: Request) -> HTTPResponse:
         body = validation.parse_json(request.body)

@@ -83,7 +83,7 @@ CHAT_BODY = {
 }
 
 
-def deaf_worker(settings: object, sock: object, counters: object) -> None:
+def deaf_worker(*args: object) -> None:
     """A worker that drops its first SIGTERM, as Sanic can while a worker finishes start-up
     (spawned by the supervisor in tests; module level so that it pickles)."""
     heard: list[int] = []

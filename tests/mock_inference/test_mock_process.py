@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from mock_support import CHAT_BODY, REPO, free_port, start_server
+from mock_support import CHAT_BODY, REPO, free_port, start_server, stop_server
 
 
 # Repeated: Sanic drops a SIGTERM landing as a worker finishes start-up (~1 in 40);
@@ -167,3 +167,23 @@ def test_supervisor_repeats_a_sigterm_the_worker_dropped() -> None:
             proc.kill()
     assert code_ == 0, proc.stderr.read().decode() if proc.stderr else ""
     assert 1.1 < took < 4.0  # grace 0.2 s + 1 s, then the repeated SIGTERM
+
+
+def _chat_total(text: str) -> int:
+    return sum(
+        int(line.rpartition(" ")[2])
+        for line in text.splitlines()
+        if line.startswith('mock_http_requests_total{route="/v1/chat/completions"')
+    )
+
+
+def test_metrics_add_up_every_worker() -> None:
+    srv = start_server(workers=2)
+    try:
+        for _ in range(24):  # fresh connections: both workers take requests
+            assert httpx.post(srv.url + "/v1/chat/completions", json=CHAT_BODY).status_code == 200
+        scrapes = [httpx.get(srv.url + "/metrics").text for _ in range(6)]
+        assert [_chat_total(text) for text in scrapes] == [24] * 6
+        assert all('vllm:request_success_total{finished_reason="stop"' in t for t in scrapes)
+    finally:
+        assert stop_server(srv) == 0

@@ -127,3 +127,41 @@ def test_bad_numbers_in_the_environment_are_a_usage_error(monkeypatch, capsys, n
         parse_args([])
     assert exc.value.code == 2
     assert f"invalid int value: '{value}'" in capsys.readouterr().err
+
+
+def _samples(text: str) -> dict[str, float]:
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            out[key] = float(value)
+    return out
+
+
+def test_merged_metrics_equal_one_process_seeing_everything():
+    from mock_inference.metrics import Metrics, merge
+
+    parts = [Metrics("m") for _ in range(3)]
+    whole = Metrics("m")
+    events = [
+        (0, "/v1/chat/completions", 200, 0.003, "stop"),
+        (1, "/v1/chat/completions", 200, 0.2, "length"),
+        (1, "/v1/embeddings", 400, 0.01, None),
+        (2, "/v1/completions", 503, 1.5, None),
+        (2, "/v1/chat/completions", 200, 0.04, "stop"),
+    ]
+    for i, route, status, seconds, reason in events:
+        for m in (parts[i], whole):
+            m.http[(route, status)] += 1
+            m.ttft.observe(seconds)
+            if reason:
+                m.finished(7, 11, reason, seconds * 2)
+    parts[1].running = 2
+    whole.running = 2
+    merged = merge([p.render() for p in parts])
+    assert _samples(merged) == pytest.approx(_samples(whole.render()))
+    # Every family keeps its HELP and TYPE lines once.
+    assert merged.count("# TYPE mock_http_requests_total counter") == 1
+    assert merged.index("# HELP vllm:num_requests_running") < merged.index(
+        "vllm:num_requests_running{"
+    )
