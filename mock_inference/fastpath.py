@@ -11,7 +11,8 @@ Everything else goes to Sanic, byte for byte, and the connection stays with Sani
 from then on: other routes and methods, streams and simulated latency (`answer_now`
 returns None), `Expect`, chunked or oversized bodies, `Connection: close`, HTTP/1.0,
 upgrades, pipelined requests, parse errors and unexpected exceptions. Nothing is
-answered or counted before the hand-over, so Sanic sees a fresh connection.
+answered or counted before a hand-over, so Sanic sees a fresh connection (after an
+unexpected exception, whatever the handler counted before raising counts twice).
 """
 
 from __future__ import annotations
