@@ -9,10 +9,11 @@ same either way; only the framing is done here.
 
 Everything else goes to Sanic, byte for byte, and the connection stays with Sanic
 from then on: other routes and methods, streams and simulated latency (`answer_now`
-returns None), `Expect`, chunked or oversized bodies, `Connection: close`, HTTP/1.0,
-upgrades, pipelined requests, parse errors and unexpected exceptions. Nothing is
-answered or counted before a hand-over, so Sanic sees a fresh connection (after an
-unexpected exception, whatever the handler counted before raising counts twice).
+returns a `Waiting`, not a `Reply`), `Expect`, chunked or oversized bodies,
+`Connection: close`, HTTP/1.0, upgrades, pipelined requests, parse errors and
+unexpected exceptions. Nothing is answered or counted before a hand-over, so Sanic
+sees a fresh connection (after an unexpected exception, whatever the handler counted
+before raising counts twice).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from .reply import Reply
 
 log = logging.getLogger("mock_inference")
 
-# path -> answer_now(method, path, headers, body); bound to the worker's State.
-FastRoutes = Mapping[bytes, Callable[[str, str, Mapping[str, str], bytes], Reply | None]]
+# path -> answer_now(method, path, headers, body) -> Reply, or anything else to hand over;
+# bound to the worker's State.
+FastRoutes = Mapping[bytes, Callable[[str, str, Mapping[str, str], bytes], object]]
 
 _MAX_HEAD_BYTES = 16 * 1024  # a header block still incomplete past this goes to Sanic
 
@@ -141,7 +143,7 @@ class FastPathProtocol(HttpProtocol):
         except Exception:
             log.debug("fast path raised; Sanic answers instead", exc_info=True)
             reply = None
-        if reply is None:
+        if not isinstance(reply, Reply):
             self._hand_over()
             return
         done.clear()

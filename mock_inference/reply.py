@@ -8,8 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from http import HTTPStatus
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from sanic.response import HTTPResponse
+
+if TYPE_CHECKING:  # timing imports errors, which imports this module
+    from .timing import Timing
+
+R = TypeVar("R")
 
 _REASONS = {status.value: status.phrase.encode() for status in HTTPStatus}
 
@@ -41,3 +47,14 @@ class Reply:
         )
         head.append(self.body)
         return b"".join(head)
+
+
+@dataclass(slots=True)
+class Waiting(Generic[R]):
+    """A valid request whose answer has to wait (a stream, simulated latency, a forced
+    timeout). Nothing has been counted or drawn for it yet, so the fast path can hand
+    it to Sanic, and the Sanic route carries on from here without validating again."""
+
+    request: R
+    timing: Timing
+    started: float  # time.perf_counter() when the request arrived

@@ -15,7 +15,7 @@ from .. import logprobs, validation
 from ..errors import APIError, error_reply
 from ..faults import Faults
 from ..ids import new_id
-from ..reply import Reply
+from ..reply import Reply, Waiting
 from ..sse import DONE, HEADERS_BASE, ChunkFrame, error_event
 from ..state import State
 from ..timing import Timing, timing_for
@@ -50,13 +50,12 @@ def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
     }
 
 
-def answer_now(state: State, method: str, path: str, headers: Any, body: bytes) -> Reply | None:
-    """The whole answer, computed without waiting: a completion or an OpenAI error.
-
-    None when the request has to wait (streaming, simulated latency, a forced
-    timeout or stream_error). Nothing has been counted or drawn by then, so the
-    caller hands the request to the waiting path as if it were new.
-    """
+def answer_now(
+    state: State, method: str, path: str, headers: Any, body: bytes
+) -> Reply | Waiting[validation.ChatRequest]:
+    """The whole answer, computed without waiting: a completion or an OpenAI error;
+    or, for a request that has to wait (streaming, simulated latency, a forced
+    timeout or stream_error), the validated request, with nothing counted yet."""
     started = time.perf_counter()
     settings = state.settings
     try:
@@ -65,7 +64,7 @@ def answer_now(state: State, method: str, path: str, headers: Any, body: bytes) 
         state.check_model(req.common.model)
         timing = timing_for(settings, headers, req.prompt_tokens)
         if req.common.stream or not timing.zero or Faults.forced_wait(headers):
-            return None
+            return Waiting(req, timing, started)
         state.faults.check(method, path, headers, body)
         built = choice_builder.build(req, state.pick_strategy(headers), settings.auto_tool_calls)
     except APIError as exc:
@@ -77,18 +76,15 @@ def answer_now(state: State, method: str, path: str, headers: Any, body: bytes) 
 def register(app: Sanic, state: State) -> None:
     settings = state.settings
     metrics = state.metrics
-    default_model = settings.model_name
     auto_tools = settings.auto_tool_calls
 
     async def chat_completions(request: Request) -> HTTPResponse | None:
-        reply = answer_now(state, request.method, request.path, request.headers, request.body)
-        if reply is not None:
-            return reply.to_sanic()
+        answer = answer_now(state, request.method, request.path, request.headers, request.body)
+        if isinstance(answer, Reply):
+            return answer.to_sanic()
         # The waiting path: streams, simulated latency, forced timeouts.
-        started = time.perf_counter()
-        deferred = state.admit(request)
-        req = validation.chat(validation.parse_json(request.body), default_model)
-        timing = timing_for(settings, request.headers, req.prompt_tokens)
+        req, timing, started = answer.request, answer.timing, answer.started
+        deferred = state.faults.check(request.method, request.path, request.headers, request.body)
         built = choice_builder.build(req, state.pick_strategy(request.headers), auto_tools)
         metrics.running += 1
         try:

@@ -15,7 +15,7 @@ from .. import logprobs, validation
 from ..errors import APIError, error_reply
 from ..faults import Faults
 from ..ids import new_id
-from ..reply import Reply
+from ..reply import Reply, Waiting
 from ..sse import DONE, HEADERS_BASE, ChunkFrame, error_event
 from ..state import State
 from ..textgen import Prompt, make_rng, shape
@@ -89,8 +89,10 @@ def _completion(
     return Reply(200, orjson.dumps(body), {"x-request-id": cid})
 
 
-def answer_now(state: State, method: str, path: str, headers: Any, body: bytes) -> Reply | None:
-    """The whole answer without waiting, or None (nothing counted yet); see chat.answer_now."""
+def answer_now(
+    state: State, method: str, path: str, headers: Any, body: bytes
+) -> Reply | Waiting[validation.CompletionRequest]:
+    """The whole answer, or the validated request if it has to wait; see chat.answer_now."""
     started = time.perf_counter()
     settings = state.settings
     try:
@@ -100,7 +102,7 @@ def answer_now(state: State, method: str, path: str, headers: Any, body: bytes) 
         prompt_tokens = sum(tokens for _, tokens in req.prompts)
         timing = timing_for(settings, headers, prompt_tokens)
         if req.common.stream or not timing.zero or Faults.forced_wait(headers):
-            return None
+            return Waiting(req, timing, started)
         state.faults.check(method, path, headers, body)
         built = _build(state, req, headers)
     except APIError as exc:
@@ -114,16 +116,14 @@ def register(app: Sanic, state: State) -> None:
     metrics = state.metrics
 
     async def completions(request: Request) -> HTTPResponse | None:
-        reply = answer_now(state, request.method, request.path, request.headers, request.body)
-        if reply is not None:
-            return reply.to_sanic()
+        answer = answer_now(state, request.method, request.path, request.headers, request.body)
+        if isinstance(answer, Reply):
+            return answer.to_sanic()
         # The waiting path: streams, simulated latency, forced timeouts.
-        started = time.perf_counter()
-        deferred = state.admit(request)
-        req = validation.completion(validation.parse_json(request.body), settings.model_name)
+        req, timing, started = answer.request, answer.timing, answer.started
         common = req.common
         prompt_tokens = sum(tokens for _, tokens in req.prompts)
-        timing = timing_for(settings, request.headers, prompt_tokens)
+        deferred = state.faults.check(request.method, request.path, request.headers, request.body)
         built = _build(state, req, request.headers)
         metrics.running += 1
         try:
