@@ -10,12 +10,15 @@ boundary, so what is left is a state the next `apply` resumes from.
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import docker
 
@@ -295,8 +298,9 @@ def _run_services(
     try:
         # Submitting is inside the guard too: a Ctrl-C between two submits must still
         # wait for the threads already running, or they would act after we report.
-        for name in actions:
-            futures[pool.submit(run, name)] = name
+        with signals_deferred():
+            for name in actions:
+                futures[pool.submit(run, name)] = name
         while not all(f.done() for f in futures):
             wait(futures, timeout=0.2)
     except KeyboardInterrupt:
@@ -319,6 +323,34 @@ def _run_services(
                 raise type(first)("\n\n".join(str(e) for e in primary))
             raise first
         raise first
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C, SIGTERM and SIGHUP while threads are handed their work.
+
+    Interrupted inside ThreadPoolExecutor.submit (between starting a thread and
+    registering it), a thread runs on unregistered and shutdown(wait=True) does not
+    wait for it: it went on changing Docker after "Interrupted" was printed (seen in
+    CI). A signal that arrives meanwhile is delivered again right after.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous: dict[int, Any] = {}
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        handler = signal.getsignal(sig)
+        if callable(handler):  # only handlers that raise in Python; default/ignore stay
+            previous[sig] = handler
+            signal.signal(sig, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if pending:
+            signal.raise_signal(pending[0])
 
 
 def _drain(pool: ThreadPoolExecutor) -> None:
