@@ -1,6 +1,6 @@
 """The workers: N (default 1) single-process Sanic servers sharing one socket.
 
-The main process binds the socket (listener.py), spawns the workers (the pre-fork
+The main process binds the socket (listener.py), forks the workers (the pre-fork
 model of gunicorn and uvicorn) and supervises them: SIGTERM/SIGINT are passed on,
 and repeated if a worker dropped it; a worker that dies takes the others down; the
 exit status says whether every worker stopped cleanly. It never imports Sanic, so a
@@ -38,13 +38,10 @@ def _worker(settings: Settings, sock: socket.socket, counters: Any, peers: Peers
     serve(settings, sock, counters, peers)
 
 
-def run_workers(settings: Settings, sock: socket.socket) -> int:
-    return _supervise(settings, sock)
-
-
-def _supervise(
+def run_workers(
     settings: Settings, sock: socket.socket, target: Callable[..., None] | None = None
 ) -> int:
+    """Serve until stopped; the exit status. `target` replaces the worker in tests."""
     # fork, not spawn: this process holds no threads and no Sanic, so a fork is a clean
     # start; it also needs no resource-tracker process (~30 MiB) and passes the socket
     # and the shared counters by inheritance.

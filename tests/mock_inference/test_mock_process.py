@@ -142,9 +142,9 @@ sys.path.insert(0, {tests!r})
 from mock_support import deaf_worker
 from mock_inference.config import Settings
 from mock_inference.listener import listen
-from mock_inference.supervisor import _supervise
+from mock_inference.supervisor import run_workers
 settings = Settings(workers=1, graceful_shutdown_seconds=0.2)
-sys.exit(_supervise(settings, listen("127.0.0.1", 0), target=deaf_worker))
+sys.exit(run_workers(settings, listen("127.0.0.1", 0), target=deaf_worker))
 """
 
 
