@@ -32,9 +32,9 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from provisioner.desired import resolve  # noqa: E402
-from provisioner.health import ProbeFailed, run_probe  # noqa: E402
-from provisioner.loader import load_stack  # noqa: E402
+from provisioner.core.desired import resolve  # noqa: E402
+from provisioner.engine.health import ProbeFailed, run_probe  # noqa: E402
+from provisioner.stackfile.loader import load_stack  # noqa: E402
 
 PROJECT = "benchprov"
 COMPOSE_PROJECT = "benchcompose"

@@ -47,8 +47,8 @@ volumes:
 @pytest.fixture
 def make_desired(tmp_path: Path):
     """make_desired(text=STACK, **environ) -> DesiredState, with bind-mount digests stubbed."""
-    from provisioner.desired import resolve
-    from provisioner.loader import load_stack
+    from provisioner.core.desired import resolve
+    from provisioner.stackfile.loader import load_stack
 
     def _make(text: str = STACK, name: str = "stack.yaml"):
         path = tmp_path / name

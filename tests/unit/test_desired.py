@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from provisioner.desired import (
+from provisioner.core.desired import (
     config_changes,
     config_hash,
     container_config,
     resolve,
 )
-from provisioner.loader import load_stack
+from provisioner.stackfile.loader import load_stack
 from tests.unit.conftest import STACK
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from provisioner.observed import Conflict, ObservedContainer, ObservedImage, ObservedState
-from provisioner.plan import Kind, plan
-from provisioner.render import plan_json, plan_text
+from provisioner.cli.render import plan_json, plan_text
+from provisioner.core.observed import Conflict, ObservedContainer, ObservedImage, ObservedState
+from provisioner.core.plan import Kind, plan
 from tests.unit.conftest import STACK
 
 IMAGE_IDS = {"postgres:15": "sha256:" + "a" * 64, "redis:7": "sha256:" + "b" * 64}

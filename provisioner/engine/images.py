@@ -5,10 +5,11 @@ from __future__ import annotations
 import docker
 from docker.errors import APIError
 
-from .desired import LABEL_CONTEXT_HASH, LABEL_PROJECT, DesiredService
-from .digest import folder_digest
-from .docker_io import call
-from .errors import ServiceFailed
+from provisioner.core.desired import DesiredService
+from provisioner.digest import folder_digest
+from provisioner.engine.docker_api import call
+from provisioner.errors import ServiceFailed
+from provisioner.labels import LABEL_CONTEXT_HASH, LABEL_PROJECT
 
 
 def context_hash(service: DesiredService) -> str | None:

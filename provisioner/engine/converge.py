@@ -22,14 +22,14 @@ from typing import Any
 
 import docker
 
-from . import docker_io, images
-from .desired import DesiredService, DesiredState
-from .errors import ConflictError, Interrupted, ProvisionerError, ServiceFailed
-from .health import wait_until_healthy
-from .observed import ObservedState
-from .plan import ADOPTED, Action, Kind, Plan, plan
-from .ports import PortRequest, port_holder, port_is_free
-from .progress import Progress
+from provisioner.cli.progress import Progress
+from provisioner.core.desired import DesiredService, DesiredState
+from provisioner.core.observed import ObservedState
+from provisioner.core.plan import ADOPTED, Action, Kind, Plan, plan
+from provisioner.engine import docker_api, images
+from provisioner.engine.health import wait_until_healthy
+from provisioner.engine.ports import PortRequest, port_holder, port_is_free
+from provisioner.errors import ConflictError, Interrupted, ProvisionerError, ServiceFailed
 
 
 class DependencyFailed(ServiceFailed):
@@ -145,7 +145,7 @@ def busy_ports(client: docker.DockerClient, current: Plan, desired: DesiredState
 
 
 def _docker_holder(client: docker.DockerClient, port: int) -> str | None:
-    for row in docker_io.call(client.api.containers):
+    for row in docker_api.call(client.api.containers):
         for binding in row.get("Ports") or []:
             if binding.get("PublicPort") == port:
                 name = (row.get("Names") or ["?"])[0].lstrip("/")
@@ -200,20 +200,20 @@ def converge(
 ) -> ApplyResult:
     started = time.monotonic()
     hashes = context_hashes(desired, only)
-    observed = docker_io.observe(client, desired)
+    observed = docker_api.observe(client, desired)
     current = plan(desired, observed, hashes, only)
     check_blockers(client, current, desired)
     if ensure_images(client, desired, current, hashes, progress):
-        refreshed = docker_io.observe(client, desired)
+        refreshed = docker_api.observe(client, desired)
         current = plan(desired, refreshed, hashes, only)
         observed = refreshed
     result = ApplyResult(current)
 
     for network in current.create_networks:
-        docker_io.create_network(client, desired, network)
+        docker_api.create_network(client, desired, network)
     for volume in current.create_volumes:
         progress.note(f"creating volume {volume}")
-        docker_io.create_volume(client, desired, volume)
+        docker_api.create_volume(client, desired, volume)
     for volume in current.adopted_volumes:
         progress.note(f"warning: volume {volume} {ADOPTED}")
     _remove(client, current.removals, observed, progress, result)
@@ -233,7 +233,7 @@ def _remove(
         assert action.container is not None
         grace = (action.container.config or {}).get("stop_grace_period", 10)
         progress.service(action.service, f"removing {action.container.name} ({action.reason})")
-        docker_io.remove_container(client, action.container.id, grace)
+        docker_api.remove_container(client, action.container.id, grace)
         result.removed.append(action.container.name)
 
     if removals:
@@ -374,8 +374,8 @@ def _act(
     name = service.name
     if action.kind is Kind.CREATE:
         progress.service(name, "creating container")
-        container_id = docker_io.create_container(client, desired.project, service)
-        docker_io.start_container(client, name, container_id)
+        container_id = docker_api.create_container(client, desired.project, service)
+        docker_api.start_container(client, name, container_id)
         progress.service(name, "started")
         return container_id
     assert action.container is not None
@@ -383,14 +383,14 @@ def _act(
         fields = ", ".join(c.path for c in action.changes) or action.reason
         progress.service(name, f"recreating ({fields})")
         old_grace = (action.container.config or {}).get("stop_grace_period", 10)
-        docker_io.remove_container(client, action.container.id, old_grace)
-        container_id = docker_io.create_container(client, desired.project, service)
-        docker_io.start_container(client, name, container_id)
+        docker_api.remove_container(client, action.container.id, old_grace)
+        container_id = docker_api.create_container(client, desired.project, service)
+        docker_api.start_container(client, name, container_id)
         progress.service(name, "started")
         return container_id
     if action.kind is Kind.START:
         progress.service(name, f"starting ({action.reason})")
-        docker_io.start_container(client, name, action.container.id)
+        docker_api.start_container(client, name, action.container.id)
         return action.container.id
     return action.container.id
 

@@ -26,8 +26,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .digest import path_digest
+from provisioner import __version__
+from provisioner.digest import path_digest
+from provisioner.labels import LABEL_HASH, LABEL_PROJECT, LABEL_SERVICE
 
 CACHE_FORMAT = 1
 _VARIABLE = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
@@ -99,7 +100,7 @@ def _check(args: Any) -> int | None:
         env_local = Path(record["env_local"])
         if path_digest(env_local) != record["env_local_digest"]:
             return None
-    from .lock import unless_busy
+    from provisioner.cli.lock import unless_busy
 
     with unless_busy(record["project"]) as free:
         # Another run holds the project (e.g. a destroy in progress): take the full path,
@@ -116,13 +117,13 @@ def _check(args: Any) -> int | None:
 
 
 def _docker_matches(record: dict[str, Any]) -> bool:
-    from .docker_lite import DockerLite
+    from provisioner.engine.docker_socket import DockerLite
 
     docker = DockerLite.connect()
     if docker is None:
         return False
     try:
-        project = f"org.provisioner.project={record['project']}"
+        project = f"{LABEL_PROJECT}={record['project']}"
         containers = docker.get("/containers/json?all=1", label=[project])
         expected = record["services"]
         if len(containers) != len(expected):
@@ -133,7 +134,7 @@ def _docker_matches(record: dict[str, Any]) -> bool:
             if row is None or row.get("State") != "running":
                 return False
             labels = row.get("Labels") or {}
-            if labels.get("org.provisioner.config-hash") != service["hash"]:
+            if labels.get(LABEL_HASH) != service["hash"]:
                 return False
             if row.get("ImageID") != service["image_id"]:
                 return False
@@ -191,13 +192,13 @@ def record_converged(
             path = (loaded.project_dir / stack.seeds.path).resolve()
             dependencies[str(path)] = path_digest(path)
         services = {}
-        label = f"org.provisioner.project={desired.project}"
+        label = f"{LABEL_PROJECT}={desired.project}"
         for row in client.api.containers(all=True, filters={"label": label}):
-            name = row["Labels"]["org.provisioner.service"]
+            name = row["Labels"][LABEL_SERVICE]
             inspect = client.api.inspect_container(row["Id"])
             services[name] = {
                 "id": row["Id"],
-                "hash": row["Labels"].get("org.provisioner.config-hash"),
+                "hash": row["Labels"].get(LABEL_HASH),
                 "image_id": row["ImageID"],
                 "started_at": inspect["State"]["StartedAt"],
             }

@@ -18,19 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .digest import file_digest
-from .graph import topological_order
-from .loader import LoadedStack
-from .spec import Build, Dependency, Service, service_image
-
-LABEL_PREFIX = "org.provisioner"
-LABEL_PROJECT = f"{LABEL_PREFIX}.project"
-LABEL_SERVICE = f"{LABEL_PREFIX}.service"
-LABEL_HASH = f"{LABEL_PREFIX}.config-hash"
-LABEL_CONFIG = f"{LABEL_PREFIX}.config"
-LABEL_VOLUME = f"{LABEL_PREFIX}.volume"
-LABEL_NETWORK = f"{LABEL_PREFIX}.network"
-LABEL_CONTEXT_HASH = f"{LABEL_PREFIX}.build-context-hash"
+from provisioner.digest import file_digest
+from provisioner.labels import LABEL_PROJECT
+from provisioner.stackfile.graph import topological_order
+from provisioner.stackfile.loader import LoadedStack
+from provisioner.stackfile.spec import Build, Dependency, Service, service_image
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,16 @@ from dataclasses import dataclass
 import docker
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential
 
-from . import docker_io
-from .errors import Interrupted, ServiceFailed
-from .spec import AmqpProbe, ExecProbe, HttpProbe, PostgresProbe, RedisProbe, TcpProbe
+from provisioner.engine import docker_api
+from provisioner.errors import Interrupted, ServiceFailed
+from provisioner.stackfile.spec import (
+    AmqpProbe,
+    ExecProbe,
+    HttpProbe,
+    PostgresProbe,
+    RedisProbe,
+    TcpProbe,
+)
 
 PROBE_TIMEOUT_S = 2.0
 CRASH_LOOP_RESTARTS = 2
@@ -39,11 +46,11 @@ class Target:
 
 
 def resolve_target(inspect: dict, port: int) -> Target:
-    for host_ip, host_port in docker_io.published_ports(inspect).get(f"{port}/tcp", []):
+    for host_ip, host_port in docker_api.published_ports(inspect).get(f"{port}/tcp", []):
         if ":" in host_ip:  # prefer the IPv4 binding
             continue
         return Target("127.0.0.1" if host_ip in ("", "0.0.0.0") else host_ip, host_port)
-    ip = docker_io.container_ip(inspect)
+    ip = docker_api.container_ip(inspect)
     if ip is None:
         raise ProbeFailed(f"port {port} is not published and the container has no address yet")
     return Target(ip, port)
@@ -174,7 +181,7 @@ def wait_until_healthy(
 
     def attempt() -> None:
         nonlocal last_error, initial_restarts
-        inspect = docker_io.inspect_container(client, container_id)
+        inspect = docker_api.inspect_container(client, container_id)
         if inspect is None:
             raise ServiceFailed(
                 f"Service '{service}': its container disappeared while waiting "
@@ -185,9 +192,9 @@ def wait_until_healthy(
         if initial_restarts is None:
             initial_restarts = restarts
         if state.get("Status") in ("exited", "dead") and not state.get("Restarting"):
-            if state.get("ExitCode") in (137, 143) and not docker_io.engine_alive():
+            if state.get("ExitCode") in (137, 143) and not docker_api.engine_alive():
                 # Killed from outside: the engine stopping its containers as it shuts down.
-                raise docker_io.lost_engine(f"while waiting for '{service}' to become healthy")
+                raise docker_api.lost_engine(f"while waiting for '{service}' to become healthy")
             _fail(
                 client,
                 service,
@@ -243,7 +250,7 @@ def _fail(
     client: docker.DockerClient, service: str, container_id: str, probe: object | None, reason: str
 ) -> None:
     kind = getattr(probe, "type", "running state")
-    tail = docker_io.log_tail(client, container_id)
+    tail = docker_api.log_tail(client, container_id)
     raise ServiceFailed(
         f"Service '{service}' did not become healthy ({kind} probe): {reason}.\n"
         f"Last lines of its log:\n{_indent(tail)}"

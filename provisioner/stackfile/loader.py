@@ -16,11 +16,17 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from .errors import SpecError
-from .graph import find_cycle
-from .interpolate import interpolate, parse_env_file
-from .spec import ReferenceProblem, Stack, check_references, did_you_mean
-from .yamlsource import Location, SourcedDict, SourcedList, load_yaml_file, location_of
+from provisioner.errors import SpecError
+from provisioner.stackfile.graph import find_cycle
+from provisioner.stackfile.interpolate import interpolate, parse_env_file
+from provisioner.stackfile.spec import ReferenceProblem, Stack, check_references, did_you_mean
+from provisioner.stackfile.yamlsource import (
+    Location,
+    SourcedDict,
+    SourcedList,
+    load_yaml_file,
+    location_of,
+)
 
 DEFAULT_FILE = "stack.yaml"
 # Service keys whose list form is normalised to a mapping before merging, so an

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from .desired import DesiredService, DesiredState, FieldChange, config_changes
-from .observed import Conflict, ObservedContainer, ObservedState
+from provisioner.core.desired import DesiredService, DesiredState, FieldChange, config_changes
+from provisioner.core.observed import Conflict, ObservedContainer, ObservedState
 
 
 class Kind(StrEnum):

@@ -34,8 +34,7 @@ from pathlib import Path
 
 import psycopg
 
-from .errors import MigrationError
-from .migrations import (
+from provisioner.database.migrations import (
     SEEDS_LOCK,
     advisory_lock,
     connect,
@@ -43,7 +42,8 @@ from .migrations import (
     run,
     transactional_error,
 )
-from .sqlfile import checksum, read_sql
+from provisioner.database.sqlfile import checksum, read_sql
+from provisioner.errors import MigrationError
 
 SEEDS_TABLE = "public.provisioner_seeds"
 DEFAULT_VARIABLES: dict[str, str] = {

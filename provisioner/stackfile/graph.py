@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 
-from .errors import SpecError
+from provisioner.errors import SpecError
 
 
 def find_cycle(edges: Mapping[str, Set[str]]) -> list[str] | None:

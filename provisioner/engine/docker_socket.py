@@ -2,7 +2,7 @@
 
 Only the no-op fast path uses this: importing the Docker SDK (and requests)
 costs more than everything a converged `apply` or `diff` has to do. All writes,
-and every read outside the fast path, go through the SDK in docker_io.
+and every read outside the fast path, go through the SDK in docker_api.
 """
 
 from __future__ import annotations

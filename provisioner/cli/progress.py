@@ -7,7 +7,7 @@ import threading
 import time
 from typing import TextIO
 
-from .masking import mask_text
+from provisioner.masking import mask_text
 
 
 class Progress:

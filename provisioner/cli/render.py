@@ -6,9 +6,9 @@ import json
 from collections import Counter
 from typing import Any
 
-from .desired import FieldChange
-from .masking import mask_value
-from .plan import ADOPTED, SYMBOLS, Kind, Plan
+from provisioner.core.desired import FieldChange
+from provisioner.core.plan import ADOPTED, SYMBOLS, Kind, Plan
+from provisioner.masking import mask_value
 
 
 def _value(change: FieldChange, value: Any, show: bool) -> str:

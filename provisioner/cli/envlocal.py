@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .interpolate import parse_env_file
-from .spec import Stack
+from provisioner.stackfile.interpolate import parse_env_file
+from provisioner.stackfile.spec import Stack
 
 HEADER = "# Written by `provisioner env` / `provisioner apply`; local development only.\n"
 

@@ -1,4 +1,4 @@
-"""What Docker has for this project, as plain data. Pure (filled by docker_io.observe)."""
+"""What Docker has for this project, as plain data. Pure (filled by docker_api.observe)."""
 
 from __future__ import annotations
 

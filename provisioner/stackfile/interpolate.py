@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError
-from .yamlsource import Location, SourcedDict, SourcedList
+from provisioner.errors import SpecError
+from provisioner.stackfile.yamlsource import Location, SourcedDict, SourcedList
 
 _PATTERN = re.compile(
     r"""\$(?:

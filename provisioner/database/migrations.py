@@ -36,9 +36,7 @@ from pathlib import Path
 
 import psycopg
 
-from .errors import MigrationError
-from .masking import mask_text
-from .sqlfile import (
+from provisioner.database.sqlfile import (
     Statement,
     checksum,
     error_line,
@@ -47,6 +45,8 @@ from .sqlfile import (
     read_sql,
     split_statements,
 )
+from provisioner.errors import MigrationError
+from provisioner.masking import mask_text
 
 TRACKING_TABLE = "public.provisioner_schema_migrations"
 LOCK_NAMESPACE = 0x70726F76  # 'prov': first key of pg_advisory_lock(int, int)

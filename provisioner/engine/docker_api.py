@@ -26,7 +26,10 @@ from tenacity import (
     wait_exponential,
 )
 
-from .desired import (
+from provisioner.core.desired import DesiredService, DesiredState
+from provisioner.core.observed import Conflict, ObservedContainer, ObservedImage, ObservedState
+from provisioner.errors import ConflictError, DockerUnavailable, ServiceFailed
+from provisioner.labels import (
     LABEL_CONFIG,
     LABEL_CONTEXT_HASH,
     LABEL_HASH,
@@ -34,11 +37,7 @@ from .desired import (
     LABEL_PROJECT,
     LABEL_SERVICE,
     LABEL_VOLUME,
-    DesiredService,
-    DesiredState,
 )
-from .errors import ConflictError, DockerUnavailable, ServiceFailed
-from .observed import Conflict, ObservedContainer, ObservedImage, ObservedState
 
 T = TypeVar("T")
 API_TIMEOUT_S = 120

@@ -10,25 +10,25 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from . import docker_io
-from .converge import context_hashes, converge
-from .desired import DesiredState, resolve
-from .errors import Interrupted, MigrationError, ProvisionerError, SpecError
-from .graph import topological_order, with_dependencies
-from .loader import LoadedStack, load_stack
-from .lock import project_lock
-from .masking import mask_text, mask_value
-from .plan import Kind, plan
-from .progress import Progress
-from .render import plan_json, plan_text, table
-from .spec import did_you_mean
+from provisioner.cli.lock import project_lock
+from provisioner.cli.progress import Progress
+from provisioner.cli.render import plan_json, plan_text, table
+from provisioner.core.desired import DesiredState, resolve
+from provisioner.core.plan import Kind, plan
+from provisioner.engine import docker_api
+from provisioner.engine.converge import context_hashes, converge
+from provisioner.errors import Interrupted, MigrationError, ProvisionerError, SpecError
+from provisioner.masking import mask_text, mask_value
+from provisioner.stackfile.graph import topological_order, with_dependencies
+from provisioner.stackfile.loader import LoadedStack, load_stack
+from provisioner.stackfile.spec import did_you_mean
 
 
 def _load(args: argparse.Namespace, warnings: list[str] | None = None) -> LoadedStack:
     """Load the stack; exposure warnings are printed and, when a list is given, kept."""
     loaded = load_stack(args.files, args.env_files, project_name=args.project_name)
     if warnings is not None:
-        from .exposure import exposure_warnings
+        from provisioner.stackfile.exposure import exposure_warnings
 
         warnings.extend(exposure_warnings(loaded.stack))
         for warning in warnings:
@@ -64,7 +64,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     desired = resolve(loaded)
     only = _selected(loaded, args.services)
     progress = Progress()
-    client = docker_io.connect()
+    client = docker_api.connect()
     cancelled = threading.Event()
     migration_report: dict[str, object] = {}
 
@@ -80,7 +80,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             cancelled.set()
             raise Interrupted("Interrupted. Run `apply` again to finish converging.") from None
-        from .dotenv import write_env_file
+        from provisioner.cli.envlocal import write_env_file
 
         env_path = loaded.project_dir / ".env.local"
         write_env_file(env_path, loaded.stack, migration_report.get("dev_api_key"))  # type: ignore[arg-type]
@@ -109,7 +109,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def _record_for_fast_path(
     args, loaded: LoadedStack, desired: DesiredState, client, warnings: list[str], env_path: Path
 ) -> None:
-    from . import fastpath
+    from provisioner.cli import fastpath
 
     if args.show_secrets:
         return
@@ -137,7 +137,7 @@ def _migrate_and_seed(
     assert migrations is not None
     name = migrations.service
     if not args.skip_migrations:
-        from .migrations import migrate_up
+        from provisioner.database.migrations import migrate_up
 
         result = migrate_up(migrations.database_url, _migration_dir(loaded, migrations.path))
         report["migrations"] = len(result.applied)
@@ -149,7 +149,7 @@ def _migrate_and_seed(
             )
     seeds = loaded.stack.seeds
     if seeds is not None and not args.skip_seeds:
-        from .seeds import run_seeds
+        from provisioner.database.seeds import run_seeds
 
         seed_report = run_seeds(
             migrations.database_url, _migration_dir(loaded, seeds.path), seeds.variables
@@ -202,7 +202,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     loaded = _load(args, [])
     desired = resolve(loaded)
     only = _selected(loaded, args.services)
-    client = docker_io.connect()
+    client = docker_api.connect()
     code, text, as_json = _diff_outputs(loaded, desired, client, only, args.show_secrets)
     print(as_json if args.json else text)
     return code
@@ -211,7 +211,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def _diff_outputs(
     loaded: LoadedStack, desired: DesiredState, client, only: set[str] | None, show: bool
 ) -> tuple[int, str, str]:
-    observed = docker_io.observe(client, desired)
+    observed = docker_api.observe(client, desired)
     current = plan(desired, observed, context_hashes(desired, only), only)
     pending = _pending(loaded, observed_running=_db_running(current, loaded))
     code = 2 if current.has_changes or any(pending.values()) else 0
@@ -231,8 +231,8 @@ def _pending(loaded: LoadedStack, observed_running: bool) -> dict[str, list[str]
     migrations = loaded.stack.migrations
     if migrations is None or not observed_running:
         return {}
-    from .migrations import migration_status
-    from .seeds import pending_seeds
+    from provisioner.database.migrations import migration_status
+    from provisioner.database.seeds import pending_seeds
 
     try:
         statuses = migration_status(
@@ -260,17 +260,17 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     desired = resolve(loaded)
     project = desired.project
     progress = Progress()
-    client = docker_io.connect()
-    volumes = docker_io.project_volumes(client, project) if args.volumes else []
+    client = docker_api.connect()
+    volumes = docker_api.project_volumes(client, project) if args.volumes else []
     if volumes and not args.yes:
         _confirm_volume_deletion(project, volumes)
     with project_lock(project, "destroy", args.lock_timeout, progress):
-        observed = docker_io.observe(client, desired)
+        observed = docker_api.observe(client, desired)
         _stop_in_reverse_order(client, desired, observed.containers, progress)
-        networks = docker_io.project_networks(client, project)
-        docker_io.remove_networks(client, networks)
+        networks = docker_api.project_networks(client, project)
+        docker_api.remove_networks(client, networks)
         for volume in volumes:
-            docker_io.remove_volume(client, volume)
+            docker_api.remove_volume(client, volume)
     removed = len(observed.containers)
     kept = "" if args.volumes else " Volumes were kept (use --volumes to delete them)."
     if not removed and not networks and not volumes:
@@ -311,7 +311,7 @@ def _stop_in_reverse_order(client, desired: DesiredState, containers, progress: 
     def stop(container) -> None:
         grace = (container.config or {}).get("stop_grace_period", 10)
         progress.service(container.service, f"stopping and removing {container.name}")
-        docker_io.remove_container(client, container.id, grace)
+        docker_api.remove_container(client, container.id, grace)
 
     for level in sorted(levels):
         with ThreadPoolExecutor(max_workers=len(levels[level])) as pool:
@@ -323,12 +323,12 @@ def _stop_in_reverse_order(client, desired: DesiredState, containers, progress: 
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .health import ProbeFailed, run_probe
+    from provisioner.engine.health import ProbeFailed, run_probe
 
     loaded = _load(args)
     desired = resolve(loaded)
-    client = docker_io.connect()
-    observed = docker_io.observe(client, desired)
+    client = docker_api.connect()
+    observed = docker_api.observe(client, desired)
 
     def row(name: str) -> dict[str, object]:
         service = desired.services.get(name)
@@ -347,7 +347,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if not containers:
             return entry
         container = containers[0]
-        info = docker_io.inspect_container(client, container.id)
+        info = docker_api.inspect_container(client, container.id)
         state = (info or {}).get("State", {})
         entry["state"] = state.get("Status", container.status)
         restarts = int((info or {}).get("RestartCount") or 0)
@@ -356,7 +356,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         entry["container"] = container.name
         entry["ports"] = [
             f"{ip}:{port}->{key}"
-            for key, binds in docker_io.published_ports(info or {}).items()
+            for key, binds in docker_api.published_ports(info or {}).items()
             for ip, port in binds
         ]
         if service is None:
@@ -407,8 +407,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_logs(args: argparse.Namespace) -> int:
     loaded = _load(args)
     desired = resolve(loaded)
-    client = docker_io.connect()
-    observed = docker_io.observe(client, desired)
+    client = docker_api.connect()
+    observed = docker_api.observe(client, desired)
     names = args.services or sorted({c.service for c in observed.containers})
     containers = []
     for name in names:
@@ -456,7 +456,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_env(args: argparse.Namespace) -> int:
-    from .dotenv import write_env_file
+    from provisioner.cli.envlocal import write_env_file
 
     loaded = _load(args)
     path = args.output or loaded.project_dir / ".env.local"
@@ -480,7 +480,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from . import migrations as engine
+    from provisioner.database import migrations as engine
 
     loaded = _load(args)
     config = loaded.stack.migrations
@@ -499,7 +499,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         print(table(rows, ["VERSION", "NAME", "STATE", "APPLIED AT"]))
         return 0
     progress = Progress()
-    from .fastpath import forget
+    from provisioner.cli.fastpath import forget
 
     forget(args)  # the database changes under the recorded no-op answer
     with project_lock(loaded.stack.project, f"migrate {args.migrate_command}", 300, progress):

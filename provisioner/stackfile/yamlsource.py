@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from .errors import SpecError
+from provisioner.errors import SpecError
 
 
 @dataclass(frozen=True)

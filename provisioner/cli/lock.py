@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import LockedError
-from .progress import Progress
+from provisioner.cli.progress import Progress
+from provisioner.errors import LockedError
 
 
 def lock_path(project: str) -> Path:

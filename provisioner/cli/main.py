@@ -11,8 +11,8 @@ import signal
 import sys
 from pathlib import Path
 
-from .errors import Interrupted, ProvisionerError
-from .masking import mask_text
+from provisioner.errors import Interrupted, ProvisionerError
+from provisioner.masking import mask_text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,12 +140,12 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("apply", "diff"):
-        from .fastpath import try_fast
+        from provisioner.cli.fastpath import try_fast
 
         code = try_fast(args)
         if code is not None:
             return code
-    from . import commands
+    from provisioner.cli import commands
 
     handler = getattr(commands, f"cmd_{args.command}")
     try:

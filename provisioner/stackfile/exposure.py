@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .spec import Stack
+from provisioner.stackfile.spec import Stack
 
 _EVERY_INTERFACE = ("0.0.0.0", "::")
 
