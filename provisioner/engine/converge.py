@@ -174,10 +174,16 @@ def ensure_images(
         started = time.monotonic()
         if build:
             progress.service(name, f"building image {service.image} ({reason})")
-            images.build_image(client, desired.project, service, hashes.get(name))
+            images.build_image(
+                client,
+                desired.project,
+                service,
+                hashes.get(name),
+                lambda t: progress.service(name, t),
+            )
         else:
             progress.service(name, f"pulling image {service.image} ({reason})")
-            images.pull_image(client, service)
+            images.pull_image(client, service, lambda t: progress.service(name, t))
         progress.service(name, f"image ready ({time.monotonic() - started:.1f}s)")
 
     with ThreadPoolExecutor(max_workers=len(work)) as pool:
