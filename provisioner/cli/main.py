@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     msub.add_parser("status", help="applied, pending and changed migrations")
     new = msub.add_parser("new", help="create the next pair of migration files")
     new.add_argument("name")
+
+    from provisioner.cli.images_cmd import add_parser as add_images_parser
+
+    add_images_parser(sub)
     return parser
 
 
@@ -145,9 +149,12 @@ def _run(argv: list[str] | None) -> int:
         code = try_fast(args)
         if code is not None:
             return code
-    from provisioner.cli import commands
+    if args.command == "images":
+        from provisioner.cli.images_cmd import cmd_images as handler
+    else:
+        from provisioner.cli import commands
 
-    handler = getattr(commands, f"cmd_{args.command}")
+        handler = getattr(commands, f"cmd_{args.command}")
     try:
         return int(handler(args) or 0)
     except ProvisionerError as exc:
