@@ -203,7 +203,8 @@ def _service_action(
     if work.build:
         change = FieldChange("image", container.image_id[:19], f"rebuild ({work.reason})")
         return Action(Kind.RECREATE, name, "image will be rebuilt", (change,), container, work)
-    if local is not None and local.id != container.image_id and not work.pull:
+    # Also after a pull (`always`): a tag that moved means a new container, as compose does.
+    if local is not None and local.id != container.image_id:
         change = FieldChange("image", container.image_id[:19], local.id[:19])
         return Action(Kind.RECREATE, name, "a newer local image exists", (change,), container, work)
     if container.status in ("exited", "created", "dead"):
