@@ -63,7 +63,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
     loaded = _load(args, warnings)
     desired = resolve(loaded)
     only = _selected(loaded, args.services)
-    progress = Progress()
+    progress = _progress(desired, "apply")
     client = docker_api.connect()
     cancelled = threading.Event()
     migration_report: dict[str, object] = {}
@@ -74,12 +74,13 @@ def cmd_apply(args: argparse.Namespace) -> int:
             return
         _migrate_and_seed(loaded, args, progress, migration_report)
 
-    with project_lock(desired.project, "apply", args.lock_timeout, progress):
+    with progress, project_lock(desired.project, "apply", args.lock_timeout, progress):
         try:
             result = converge(client, desired, progress, cancelled, only, on_healthy)
         except KeyboardInterrupt:
             cancelled.set()
             raise Interrupted("Interrupted. Run `apply` again to finish converging.") from None
+        progress.close()  # the live view ends before the summary prints
         from provisioner.cli.envlocal import write_env_file
 
         env_path = loaded.project_dir / ".env.local"
@@ -101,9 +102,27 @@ def cmd_apply(args: argparse.Namespace) -> int:
                 args.show_secrets,
             )
         )  # type: ignore[arg-type]
+        if changed:
+            from provisioner.cli.closing import closing_note
+
+            print(closing_note(desired, env_path, args.show_secrets, _cli_prefix(args)))
         if only is None:
             _record_for_fast_path(args, loaded, desired, client, warnings, env_path)
     return 0
+
+
+def _progress(desired: DesiredState, command: str) -> Progress:
+    from provisioner.cli.live import progress_for
+
+    types = {n: getattr(s.service.healthcheck, "type", None) for n, s in desired.services.items()}
+    return progress_for(types, command)
+
+
+def _cli_prefix(args: argparse.Namespace) -> list[str]:
+    """The global options this run was given, to repeat in suggested commands."""
+    prefix = [arg for path in args.files for arg in ("-f", str(path))]
+    prefix += [arg for path in args.env_files for arg in ("--env-file", str(path))]
+    return prefix + (["-p", args.project_name] if args.project_name else [])
 
 
 def _record_for_fast_path(
@@ -259,12 +278,12 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     loaded = _load(args)
     desired = resolve(loaded)
     project = desired.project
-    progress = Progress()
     client = docker_api.connect()
     volumes = docker_api.project_volumes(client, project) if args.volumes else []
     if volumes and not args.yes:
         _confirm_volume_deletion(project, volumes)
-    with project_lock(project, "destroy", args.lock_timeout, progress):
+    progress = _progress(desired, "destroy")
+    with progress, project_lock(project, "destroy", args.lock_timeout, progress):
         observed = docker_api.observe(client, desired)
         _stop_in_reverse_order(client, desired, observed.containers, progress)
         networks = docker_api.project_networks(client, project)
@@ -312,6 +331,7 @@ def _stop_in_reverse_order(client, desired: DesiredState, containers, progress: 
         grace = (container.config or {}).get("stop_grace_period", 10)
         progress.service(container.service, f"stopping and removing {container.name}")
         docker_api.remove_container(client, container.id, grace)
+        progress.service(container.service, f"removed {container.name}", ok=True)
 
     for level in sorted(levels):
         with ThreadPoolExecutor(max_workers=len(levels[level])) as pool:

@@ -42,6 +42,16 @@ class Progress:
             self._last_wait_note[name] = waited
             self.service(name, f"still waiting for health ({waited:.0f}s): {last_error}")
 
+    # A context manager so a live view (cli/live.py) can always restore the terminal.
+    def close(self, failed: bool = False) -> None:
+        """Nothing to do for plain lines."""
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close(failed=exc_info[0] is not None)
+
     def note(self, message: str) -> None:
         if not self.quiet:
             with self._lock:

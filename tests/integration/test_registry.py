@@ -200,7 +200,11 @@ class SlowProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            upstream = socket.create_connection(("127.0.0.1", self.target))
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                client.close()  # the registry is gone: the engine sees the connection drop
+                continue
             self.sockets += [client, upstream]
             threading.Thread(target=self._pump, args=(client, upstream, 0), daemon=True).start()
             threading.Thread(
@@ -218,6 +222,9 @@ class SlowProxy:
             return
 
     def kill(self) -> None:
+        # shutdown() wakes the thread blocked in accept(); close() alone would not.
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
         for sock in self.sockets:
             with contextlib.suppress(OSError):
