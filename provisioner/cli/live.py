@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from provisioner.cli.progress import Progress
@@ -115,14 +114,6 @@ class LiveProgress(Progress):
                     row.ok = None if failed else True
         self.live.refresh()
         self.live.stop()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close(failed=kind is not None)
 
     # ---- drawing ----
 
