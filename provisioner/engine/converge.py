@@ -14,7 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,11 +188,13 @@ def ensure_images(
 
     with ThreadPoolExecutor(max_workers=len(work)) as pool:
         futures = [pool.submit(one, name, w.build, w.reason) for name, w in work]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        for future in done:
-            future.result()
-        for future in futures:
-            future.result()
+        wait(futures)
+    # Every image that cannot be had, not only the first (offline, that is all of them).
+    failures = [f.exception() for f in futures if f.exception() is not None]
+    if len(failures) > 1 and all(isinstance(e, ProvisionerError) for e in failures):
+        raise ServiceFailed("\n\n".join(str(e) for e in failures))
+    for future in futures:
+        future.result()
     return True
 
 

@@ -29,11 +29,14 @@ def context_hash(service: DesiredService) -> str | None:
 
 # Build output that means "no network", not "your Dockerfile is wrong".
 _NO_NETWORK = re.compile(
-    r"Temporary failure in name resolution|Failed to establish a new connection|"
+    r"Temporary failure in name resolution|Temporary failure resolving|"
+    r"Failed to establish a new connection|"
     r"Network is unreachable|No route to host|Could not resolve|Name or service not known|"
     r"No matching distribution found|ConnectTimeout|Connection refused",
     re.I,
 )
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the engine colours RUN's stderr red
 
 OFFLINE_HINT = (
     "Offline, load the stack's images from a bundle made on a connected machine "
@@ -78,12 +81,12 @@ def build_image(
             if line and on_progress:
                 on_progress(f"building image: {line}")
             if "error" in event:
-                tail = "\n".join(line for line in output[-15:] if line.strip())
+                tail = _ANSI.sub("", "\n".join(line for line in output[-15:] if line.strip()))
                 hint = ""
-                if _NO_NETWORK.search(tail + event["error"]):
+                if _NO_NETWORK.search("\n".join(output) + event["error"]):
                     hint = (
-                        "\nThe build needs the network (it installs packages) and none is "
-                        "reachable. " + OFFLINE_HINT
+                        "\nThe build needs the network (for its base image or the packages it "
+                        "installs) and none is reachable. " + OFFLINE_HINT
                     )
                 raise ServiceFailed(
                     f"Service '{service.name}': building image '{service.image}' failed: "
