@@ -271,7 +271,9 @@ def create_container(client: docker.DockerClient, project: str, service: Desired
     exposed = []
     for spec in service.service.ports:
         key = f"{spec.target}/{spec.protocol}"
-        binding = (spec.host_ip, spec.published) if spec.published else (spec.host_ip,)
+        binding: tuple[str, ...] = (
+            (spec.host_ip, spec.published) if spec.published else (spec.host_ip,)  # type: ignore[assignment]
+        )
         port_bindings.setdefault(key, []).append(binding)
         exposed.append((spec.target, spec.protocol))
     mounts = []
