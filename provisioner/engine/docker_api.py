@@ -141,6 +141,9 @@ def observe(client: docker.DockerClient, desired: DesiredState) -> ObservedState
                 )
     volumes = call(api.volumes).get("Volumes") or []
     state.volumes = {v["Name"] for v in volumes}
+    state.project_volumes = {
+        v["Name"] for v in volumes if (v.get("Labels") or {}).get(LABEL_PROJECT) == project
+    }
     ours = set(desired.volumes.values())
     state.foreign_volumes = {
         v["Name"]
