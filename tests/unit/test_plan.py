@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 
 from provisioner.cli.render import plan_json, plan_text
 from provisioner.core.observed import Conflict, ObservedContainer, ObservedImage, ObservedState
@@ -289,3 +290,35 @@ def test_a_volume_we_did_not_create_is_adopted_with_a_warning_not_a_change(make_
     assert json.loads(plan_json(result))["adopted_volumes"] == ["demo_data"]
     # Only volumes the plan wants are reported.
     assert plan(desired, converged(desired, foreign_volumes={"other"})).adopted_volumes == ()
+
+
+def test_a_busy_host_port_is_a_problem_diff_shows(make_desired) -> None:
+    desired = make_desired()
+    observed = ObservedState(busy_ports={("127.0.0.1", 5432, "tcp"): "process 7 (postgres)"})
+    result = plan(desired, observed)
+    assert any(
+        "127.0.0.1:5432/tcp, which is already in use by process 7" in p for p in result.problems
+    )
+    text = plan_text(result)
+    assert "5432/tcp, which is already in use" in text and "apply would refuse" in text
+    assert "already in use" in json.loads(plan_json(result))["problems"][0]
+
+
+def test_a_busy_port_of_an_unchanged_service_is_no_problem(make_desired) -> None:
+    desired = make_desired()
+    observed = converged(desired)
+    observed.busy_ports = {("127.0.0.1", 5432, "tcp"): ""}
+    assert plan(desired, observed).problems == ()
+
+
+def test_mounting_a_folder_that_holds_the_docker_socket_is_a_problem(make_desired) -> None:
+    desired = make_desired(
+        STACK.replace("image: redis:7", "image: redis:7\n    volumes: ['/srv/engine:/engine']")
+    )
+    # e.g. DOCKER_HOST=unix:///srv/engine/docker.sock: only observation knows where it is
+    observed = ObservedState(docker_sockets=frozenset({Path("/srv/engine/docker.sock")}))
+    problems = plan(desired, observed).problems
+    assert any(
+        "bind-mounts '/srv/engine'" in p and "socket /srv/engine/docker.sock" in p for p in problems
+    )
+    assert plan(desired, ObservedState()).problems == ()
