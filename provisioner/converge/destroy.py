@@ -22,7 +22,8 @@ def destroy(
         engine.remove_container(container.id, grace)
 
     steps = [Step(name, {other: "done" for other in r.after}) for name, r in by_name.items()]
-    raise_first(run_steps(steps, one, cancelled), cancelled)
+    errors = run_steps(steps, one, cancelled, command="destroy")
+    raise_first(errors, cancelled, command="destroy")
     for network in teardown.networks:
         engine.remove_network(network)
     for volume in teardown.volumes:

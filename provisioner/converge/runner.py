@@ -42,6 +42,7 @@ def run_steps(
     work: Work,
     cancelled: threading.Event,
     on_interrupt: Callable[[], None] = lambda: None,
+    command: str = "apply",
 ) -> dict[str, BaseException]:
     """Run every step; return the errors by step name (DependencyFailed for skipped ones)."""
     if not steps:
@@ -97,19 +98,21 @@ def run_steps(
         on_interrupt()
         _drain(pool)
         raise Interrupted(
-            "Interrupted. Nothing is left half-made: run the command again to finish."
+            f"Interrupted. Nothing is left half-made: run `{command}` again to finish."
         ) from None
     pool.shutdown(wait=True)
     return {s.name: errors[s.name] for s in steps if s.name in errors}
 
 
-def raise_first(errors: Mapping[str, BaseException], cancelled: threading.Event) -> None:
+def raise_first(
+    errors: Mapping[str, BaseException], cancelled: threading.Event, command: str = "apply"
+) -> None:
     """Raise the root causes; "not started because X failed" only when nothing else."""
     failures = list(errors.values())
     if not failures:
         return
     if cancelled.is_set():
-        raise Interrupted("Interrupted. Run the command again to finish.")
+        raise Interrupted(f"Interrupted. Run `{command}` again to finish.")
     primary = [e for e in failures if not isinstance(e, DependencyFailed)] or failures
     first = primary[0]
     if isinstance(first, ProvisionerError) and len(primary) > 1:
