@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 REPLY_MODES = ("fixed", "echo", "filler", "script")
 DEFAULT_REPLY = "This is a mock response from the development inference engine."
@@ -84,7 +85,7 @@ class Settings:
                 seen.append(name)
         return tuple(seen)
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     @classmethod
