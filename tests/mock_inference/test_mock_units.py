@@ -165,3 +165,12 @@ def test_merged_metrics_equal_one_process_seeing_everything():
     assert merged.index("# HELP vllm:num_requests_running") < merged.index(
         "vllm:num_requests_running{"
     )
+
+
+def test_stop_schedule_repeats_sigterm_once_then_kills() -> None:
+    from mock_inference.supervisor import StopSchedule
+
+    schedule = StopSchedule(resend_after=1.2, kill_after=10.0)
+    timeline = [(100.0, "wait"), (101.0, "wait"), (101.3, "resend"), (102.0, "wait")]
+    timeline += [(109.9, "wait"), (110.1, "kill"), (111.0, "kill")]
+    assert [schedule.due(now) for now, _ in timeline] == [due for _, due in timeline]
