@@ -10,10 +10,11 @@ from sanic import Sanic
 from . import flow
 from .config import Settings
 from .peers import Peers, serve_own
-from .routes import embeddings, error_handlers, generation, models, ops
+from .routes import embeddings, error_handlers, generation, models, ops, responses
 from .state import State
 from .wire.chat import CHAT
 from .wire.completions import COMPLETIONS
+from .wire.responses import RESPONSES
 
 APP_NAME = "mock_inference"
 
@@ -43,6 +44,8 @@ def create_app(
     error_handlers.register(app)
     generation.register(app, state, CHAT, "chat_completions")
     generation.register(app, state, COMPLETIONS, "completions")
+    generation.register(app, state, RESPONSES, "responses")
+    responses.register(app, state)
     embeddings.register(app, state)
     models.register(app, state)
     ops.register(app, state, peers)
@@ -51,6 +54,7 @@ def create_app(
         app.ctx.fast_routes = {
             b"/v1/chat/completions": partial(flow.answer_now, CHAT, state),
             b"/v1/completions": partial(flow.answer_now, COMPLETIONS, state),
+            b"/v1/responses": partial(flow.answer_now, RESPONSES, state),
             b"/v1/embeddings": partial(embeddings.answer_now, state),
         }
 

@@ -75,6 +75,9 @@ class Settings:
     auto_tool_calls: bool = True
     graceful_shutdown_seconds: float = 1.0
     fast_path: bool = True
+    responses_stored: int = 1000  # stored Responses kept, oldest dropped first
+    # The supervisor's private folder (shared by its workers); not from the environment.
+    state_folder: str | None = None
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -124,6 +127,7 @@ class Settings:
             auto_tool_calls=_bool(env.get("MOCK_AUTO_TOOL_CALLS"), True),
             graceful_shutdown_seconds=_float(env, "MOCK_GRACEFUL_SHUTDOWN_SECONDS", 1.0),
             fast_path=_bool(env.get("MOCK_FAST_PATH"), True),
+            responses_stored=_int(env, "MOCK_RESPONSES_STORED", 1000),
         )
         settings.check()
         return settings
@@ -141,5 +145,7 @@ class Settings:
             raise ValueError("MOCK_FILLER_TOKENS must not be negative")
         if self.fail_first_status not in (429, 500, 502, 503):
             raise ValueError("MOCK_FAIL_FIRST_STATUS must be one of 429, 500, 502, 503")
+        if self.responses_stored < 1:
+            raise ValueError("MOCK_RESPONSES_STORED must be at least 1")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")

@@ -9,6 +9,7 @@ from .config import Settings
 from .errors import APIError
 from .faults import Faults
 from .metrics import Metrics
+from .response_store import ResponseStore, open_store
 from .textgen import FixedReply, ReplyStrategy, strategy_for
 
 
@@ -28,6 +29,7 @@ class State:
         self.faults = Faults(settings, counters)
         self.metrics = Metrics(settings.model_name)
         self.bearer = frozenset(f"Bearer {key}" for key in settings.api_keys)
+        self.responses: ResponseStore = open_store(settings.state_folder, settings.responses_stored)
 
     def admit(self, request: Any) -> str | None:
         """Auth, then injected faults. Returns a deferred fault for the handler to act on."""

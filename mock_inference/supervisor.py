@@ -85,12 +85,14 @@ def run_workers(
     supervisor_pid = os.getpid()
     counters = shared_counters()  # "fail the first N" counts once for all workers
     n = settings.workers
-    # With several workers, a private folder for their metrics sockets (peers.py).
-    folder = tempfile.mkdtemp(prefix="mock_inference-") if n > 1 else None
+    # A private folder for what the workers share: stored Responses (response_store.py)
+    # and, with several workers, their metrics sockets (peers.py).
+    folder = tempfile.mkdtemp(prefix="mock_inference-")
+    settings = settings.with_overrides(state_folder=folder)
     workers = [
         ctx.Process(
             target=target or serve_worker,
-            args=(settings, sock, counters, Peers(folder, i, n) if folder else None),
+            args=(settings, sock, counters, Peers(folder, i, n) if n > 1 else None),
             name=f"mock-worker-{i}",
         )
         for i in range(n)
@@ -152,6 +154,5 @@ def run_workers(
         worker.join()
         if worker.exitcode not in (0, -signal.SIGTERM) and not failed:
             failed.append(f"{worker.name} exited with status {worker.exitcode}")
-    if folder is not None:
-        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
     return 1 if failed else 0
