@@ -72,6 +72,8 @@ def _content_text(content: Any, param: str) -> str:
         if type(part) is not dict:
             raise wrong_type(where, "an object", part)
         kind = part.get("type")
+        if type(kind) is not str:
+            raise _bad_value(f"{where}.type", "'input_text', 'input_image' or 'input_file'")
         if kind in _TEXT_PARTS:
             key = "refusal" if kind == "refusal" else "text"
             text = part.get(key)
@@ -95,11 +97,15 @@ def _items(raw: Any) -> list[dict[str, Any]]:
         if type(item) is not dict:
             raise wrong_type(where, "an object", item)
         kind = item.get("type", "message")
+        if type(kind) is not str:
+            raise _bad_value(
+                f"{where}.type", "'message', 'function_call' or 'function_call_output'"
+            )
         if kind == "message":
             role = item.get("role")
             if role is None:
                 raise _missing(f"{where}.role")
-            if role not in _ROLES:
+            if type(role) is not str or role not in _ROLES:
                 raise _bad_value(f"{where}.role", "'user', 'system', 'developer' or 'assistant'")
             if "content" not in item:
                 raise _missing(f"{where}.content")
