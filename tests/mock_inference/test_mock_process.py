@@ -214,3 +214,29 @@ def test_metrics_add_up_every_worker() -> None:
         assert all('vllm:request_success_total{finished_reason="stop"' in t for t in scrapes)
     finally:
         assert stop_server(srv) == 0
+
+
+WITHOUT_SANIC = """
+import importlib.abc, runpy, sys
+class Hide(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "sanic":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Hide())
+sys.argv = ["mock_inference", "--port", sys.argv[1]]
+runpy.run_module("mock_inference", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_without_sanic_one_line_says_what_to_install() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_SANIC, str(free_port())],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("mock_inference: missing sanic; install with")
+    assert "provisioner[mock]" in done.stderr and "Traceback" not in done.stderr
