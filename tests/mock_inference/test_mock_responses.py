@@ -351,3 +351,35 @@ def test_decode_accepts_or_names_the_problem(body: dict[str, Any]) -> None:
         decode(body, "mock-gpt", None)
     except APIError as exc:
         assert exc.status_code == 400 and exc.param
+
+
+def test_key_model_and_script_apply(strict_server: Server) -> None:
+    url = strict_server.url + RESP
+    body = {"model": "mock-gpt", "input": "what is the weather?"}
+    assert httpx.post(url, json=body).status_code == 401
+    assert httpx.get(url + "/resp_0123").status_code == 401
+    auth = {"authorization": "Bearer sk-test-123"}
+    unknown = httpx.post(url, json={**body, "model": "nope"}, headers=auth)
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "model_not_found"
+    scripted = httpx.post(url, json=body, headers=auth).json()
+    assert scripted["output"][0]["content"][0]["text"] == "It is sunny in Paris."
+
+
+def test_fail_first_and_latency_apply(http: httpx.Client) -> None:
+    key = {"x-mock-fail-first": "1", "x-mock-fault-key": "responses-ff"}
+    assert http.post(RESP, json={"input": "x"}, headers=key).status_code == 429
+    assert http.post(RESP, json={"input": "x"}, headers=key).status_code == 200
+    before = _ttft_buckets(http)
+    stream(http, {"x-mock-ttft-ms": "150"}, input="Hello")
+    after = _ttft_buckets(http)
+    assert after['le="+Inf"'] == before['le="+Inf"'] + 1  # observed once ...
+    assert after['le="0.1"'] == before['le="0.1"']  # ... above 0.1 s: the TTFT applied
+
+
+def _ttft_buckets(http: httpx.Client) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for line in http.get("/metrics").text.splitlines():
+        if line.startswith("vllm:time_to_first_token_seconds_bucket"):
+            bound = line[line.index("le=") : line.index("}")]
+            out[bound] = int(line.rpartition(" ")[2])
+    return out
