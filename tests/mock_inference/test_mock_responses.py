@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -121,7 +121,7 @@ def test_max_output_tokens_makes_it_incomplete(http: httpx.Client) -> None:
      ({"type": "function", "name": "get_weather"}, True)],
 )  # fmt: skip
 def test_tool_choice(http: httpx.Client, choice: Any, called: bool) -> None:
-    extra = {} if choice is None else {"tool_choice": choice}
+    extra: dict[str, Any] = {} if choice is None else {"tool_choice": choice}
     body = create(http, input="What is the weather in Paris?", tools=[WEATHER], **extra)
     (item,) = body["output"]
     assert (item["type"] == "function_call") is called
@@ -177,7 +177,7 @@ def _sequence_ok(evs: list[tuple[str, dict[str, Any]]]) -> None:
 
 
 def test_streamed_text_events_and_equal_text(http: httpx.Client) -> None:
-    body = {"input": "Hello", "temperature": 0}
+    body: dict[str, Any] = {"input": "Hello", "temperature": 0}
     whole = create(http, **body)
     evs = stream(http, **body)
     _sequence_ok(evs)

@@ -147,7 +147,7 @@ def test_agents_sdk_run_streamed(server: Server) -> None:
 
     agent, calls = _agent(server)
 
-    async def run() -> tuple[Any, list[str]]:
+    async def run() -> tuple[Any, list[Any]]:
         result = Runner.run_streamed(agent, "What is the weather in Paris?")
         kinds = [event.type async for event in result.stream_events()]
         return result, kinds

@@ -19,7 +19,7 @@ from mock_support import CHAT_BODY, REPO
 
 from mock_inference.flow import fail_point
 
-ROUTES = {
+ROUTES: dict[str, dict[str, Any]] = {
     "/v1/chat/completions": CHAT_BODY,
     "/v1/completions": {"model": "mock-gpt", "prompt": "Hello, how are you today?"},
 }
