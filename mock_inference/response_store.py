@@ -2,14 +2,17 @@
 
 Workers are separate processes, so a response created by one must be readable by
 the next request, which may land on another. Under the supervisor each response is
-one small JSON file in its private folder (written to a temporary name, then renamed,
-so a reader never sees half a file); nothing is kept in memory. Without a folder (an
+one small JSON file in its private folder (in /dev/shm when there is one); nothing
+is kept in the workers' memory. Without a folder (an
 app built in-process) a bounded in-memory table does the job.
 
 Bound: at most `limit` responses are kept, oldest first out. The file store checks
 the count every `_SWEEP_EVERY` writes per worker, so the folder holds at most
 `limit + _SWEEP_EVERY x workers` files; each file is one response plus its
 conversation, itself bounded by the request body limit and the generated reply.
+Response ids sort by creation time (`ids.ordered_id`), so a sweep lists names only.
+If the folder's file system is full, the oldest half is dropped and the write tried
+once more; failing that, the response is answered but not stored.
 """
 
 from __future__ import annotations
@@ -63,37 +66,52 @@ class FileStore:
         path = self._path(rid)
         if path is None:
             return
-        temporary = f"{path}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as handle:
-            handle.write(record)
-        os.replace(temporary, path)
+        try:
+            self._write(path, record)
+        except OSError:
+            self._sweep(self.limit // 2)  # e.g. a full /dev/shm: make room, try once more
+            try:
+                self._write(path, record)
+            except OSError:
+                return
         self.writes += 1
         if self.writes % _SWEEP_EVERY == 0:
-            self._sweep()
+            self._sweep(self.limit)
 
-    def _sweep(self) -> None:
-        entries: list[tuple[int, str]] = []
-        with os.scandir(self.folder) as found:
-            for entry in found:
-                if entry.name.endswith(".json"):
-                    with contextlib.suppress(FileNotFoundError):
-                        entries.append((entry.stat().st_mtime_ns, entry.path))
-        if len(entries) <= self.limit:
-            return
-        entries.sort()
-        for _, path in entries[: len(entries) - self.limit]:
+    @staticmethod
+    def _write(path: str, record: bytes) -> None:
+        # Written in full before the response is sent, so no client can ask for it
+        # half-written: no temporary name and rename needed. os.open, not open(): the
+        # io layer costs more than the write itself.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(record)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+
+    def _sweep(self, keep: int) -> None:
+        names = sorted(name for name in os.listdir(self.folder) if name.endswith(".json"))
+        for name in names[: max(0, len(names) - keep)]:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(path)
+                os.unlink(os.path.join(self.folder, name))
 
     def get(self, rid: str) -> bytes | None:
         path = self._path(rid)
         if path is None:
             return None
         try:
-            with open(path, "rb") as handle:
-                return handle.read()
+            fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
             return None
+        try:
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+        return b"".join(chunks)
 
     def delete(self, rid: str) -> bool:
         path = self._path(rid)

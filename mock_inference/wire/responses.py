@@ -20,7 +20,7 @@ from .. import choices as choice_builder
 from .. import validation
 from ..choices import Choice
 from ..errors import APIError, error_reply
-from ..ids import new_id
+from ..ids import new_id, ordered_id
 from ..reply import Reply
 from ..state import State
 from ..turn import Turn
@@ -64,7 +64,7 @@ class Rendered:
     def __init__(self, req: ResponsesRequest, turn: Turn) -> None:
         self.req = req
         self.turn = turn
-        self.id = new_id("resp_")
+        self.id = ordered_id("resp_")
         self.created = int(time.time())
         self.choice = turn.choices[0]
         prefix = "fc_" if self.choice.tool_call is not None else "msg_"
