@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from sanic import Request, Sanic
@@ -76,10 +77,31 @@ def _unexpected(request: Request, exc: Exception) -> HTTPResponse:
     return error_response(500, "The server had an error while processing your request.")
 
 
-def register(app: Sanic[Any, Any]) -> None:
-    app.error_handler.add(APIError, _api_error)
-    app.error_handler.add(NotFound, _not_found)
-    app.error_handler.add(MethodNotAllowed, _method_not_allowed)
-    app.error_handler.add(PayloadTooLarge, _too_large)
-    app.error_handler.add(SanicException, _sanic_error)
-    app.error_handler.add(Exception, _unexpected)
+# A path prefix and how its clients expect errors: the OpenAI-shaped response re-rendered
+# (an API with its own error shape, e.g. Anthropic's, registers one).
+Dialect = tuple[str, Callable[[HTTPResponse], HTTPResponse]]
+Handler = Callable[[Request, Any], HTTPResponse]
+
+
+def _in_dialect(handler: Handler, dialects: tuple[Dialect, ...]) -> Handler:
+    def handle(request: Request, exc: Any) -> HTTPResponse:
+        response = handler(request, exc)
+        for prefix, reshape in dialects:
+            if request.path.startswith(prefix):
+                return reshape(response)
+        return response
+
+    return handle
+
+
+def register(app: Sanic[Any, Any], dialects: tuple[Dialect, ...] = ()) -> None:
+    handlers: tuple[tuple[type[Exception], Handler], ...] = (
+        (APIError, _api_error),
+        (NotFound, _not_found),
+        (MethodNotAllowed, _method_not_allowed),
+        (PayloadTooLarge, _too_large),
+        (SanicException, _sanic_error),
+        (Exception, _unexpected),
+    )
+    for exc_type, handler in handlers:
+        app.error_handler.add(exc_type, _in_dialect(handler, dialects) if dialects else handler)
