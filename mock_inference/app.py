@@ -39,7 +39,7 @@ def create_app(
     cfg.RESPONSE_TIMEOUT = max(600, int(settings.timeout_fault_seconds) + 60)
     cfg.REQUEST_TIMEOUT = 60
 
-    state = State(settings, counters)
+    state = State(settings, counters, peers)
     app.ctx.state = state
     error_handlers.register(app)
     generation.register(app, state, CHAT, "chat_completions")
@@ -62,7 +62,7 @@ def create_app(
 
         @app.after_server_start
         async def _answer_peers(app: Sanic[Any, Any]) -> None:
-            app.ctx.peer_server = await serve_own(peers, state.metrics.render)
+            app.ctx.peer_server = await serve_own(peers, state.answer_peer)
 
         @app.before_server_stop
         async def _stop_answering(app: Sanic[Any, Any]) -> None:

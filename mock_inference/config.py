@@ -76,8 +76,6 @@ class Settings:
     graceful_shutdown_seconds: float = 1.0
     fast_path: bool = True
     responses_stored: int = 1000  # stored Responses kept, oldest dropped first
-    # The supervisor's private folder (shared by its workers); not from the environment.
-    state_folder: str | None = None
 
     @property
     def models(self) -> tuple[str, ...]:

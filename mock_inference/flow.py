@@ -20,6 +20,7 @@ from .errors import APIError, error_reply
 from .faults import Faults
 from .metrics import Metrics
 from .reply import Reply
+from .response_store import Elsewhere, Fetch
 from .sse import HEADERS_BASE
 from .state import State
 from .timing import Timing, timing_for
@@ -91,14 +92,18 @@ Respond = Callable[[dict[str, str]], Awaitable[Sink]]
 
 def answer_now(
     endpoint: Endpoint[R], state: State, method: str, path: str, headers: Any, body: bytes
-) -> Reply | Waiting[R]:
+) -> Reply | Waiting[R] | Fetch:
     """The whole answer, computed without waiting: a body or an OpenAI error; or, for a
     request that has to wait (streaming, simulated latency, a forced timeout or
-    stream_error), the validated request, with nothing counted or drawn yet."""
+    stream_error), the validated request, with nothing counted or drawn yet; or, when
+    it continues a response another worker stored, what to fetch first."""
     started = time.perf_counter()
     try:
         state.authorize(headers)
-        req = endpoint.decode(state, body)
+        try:
+            req = endpoint.decode(state, body)
+        except Elsewhere as elsewhere:
+            return Fetch(elsewhere.rid)
         timing = timing_for(state.settings, headers, endpoint.prompt_tokens(req))
         if endpoint.streams(req) or not timing.zero or Faults.forced_wait(headers):
             return Waiting(req, timing, started)

@@ -1,128 +1,98 @@
-"""Stored Responses (`store: true`), shared by every worker, with a bounded size.
+"""Stored Responses (`store: true`), seen by every worker, with a bounded size.
 
-Workers are separate processes, so a response created by one must be readable by
-the next request, which may land on another. Under the supervisor each response is
-one small JSON file in its private folder (in /dev/shm when there is one); nothing
-is kept in the workers' memory. Without a folder (an
-app built in-process) a bounded in-memory table does the job.
+Each worker keeps the responses it created in memory, at most `limit / workers`
+(rounded up) of them, oldest first out: so at most `limit + workers` responses in
+all, each one response object plus its conversation (itself bounded by the request
+body limit and the generated reply). Storing is a dictionary insert, so a stored
+response costs no more than an unstored one.
 
-Bound: at most `limit` responses are kept, oldest first out. The file store checks
-the count every `_SWEEP_EVERY` writes per worker, so the folder holds at most
-`limit + _SWEEP_EVERY x workers` files; each file is one response plus its
-conversation, itself bounded by the request body limit and the generated reply.
-Response ids sort by creation time (`ids.ordered_id`), so a sweep lists names only.
-If the folder's file system is full, the oldest half is dropped and the write tried
-once more; failing that, the response is answered but not stored.
+Workers are separate processes and the next request may land on another one: a worker
+that lacks a response asks the others over their unix sockets (peers.py) and keeps
+a copy. That needs waiting, so the fast path hands such a request to Sanic (the
+decoder raises `Elsewhere`); the Sanic route fetches, then answers as usual.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
+import math
 from collections import OrderedDict
-from typing import Protocol
+from dataclasses import dataclass
 
-_SWEEP_EVERY = 32
-_ID = re.compile(r"resp_[0-9a-f]{1,64}")  # ids are ours; anything else is never a file name
-
-
-class ResponseStore(Protocol):
-    def put(self, rid: str, record: bytes) -> None: ...
-
-    def get(self, rid: str) -> bytes | None: ...
-
-    def delete(self, rid: str) -> bool: ...
+from .peers import Peers, ask_others
 
 
-class MemoryStore:
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+class Elsewhere(Exception):
+    """The stored response `rid` is not in this worker; ask the others (`fetch`)."""
+
+    def __init__(self, rid: str) -> None:
+        super().__init__(rid)
+        self.rid = rid
+
+
+@dataclass(frozen=True, slots=True)
+class Fetch:
+    """answer_now's hand-over: fetch stored response `rid` from the other workers first."""
+
+    rid: str
+
+
+_ABSENT_KEPT = 64  # ids recently asked for and found nowhere
+
+
+class ResponseStore:
+    def __init__(self, limit: int, peers: Peers | None = None) -> None:
+        workers = peers.count if peers is not None else 1
+        self.limit = max(1, math.ceil(limit / workers))
+        self.peers = peers
         self.records: OrderedDict[str, bytes] = OrderedDict()
+        self.absent: OrderedDict[str, None] = OrderedDict()
 
     def put(self, rid: str, record: bytes) -> None:
-        self.records[rid] = record
-        while len(self.records) > self.limit:
-            self.records.popitem(last=False)
+        records = self.records
+        records[rid] = record
+        records.move_to_end(rid)
+        self.absent.pop(rid, None)
+        while len(records) > self.limit:
+            records.popitem(last=False)
 
     def get(self, rid: str) -> bytes | None:
+        """This worker's copy; raises Elsewhere when other workers might have it."""
+        record = self.records.get(rid)
+        if record is None and self.peers is not None and rid not in self.absent:
+            raise Elsewhere(rid)
+        return record
+
+    def local(self, rid: str) -> bytes | None:
         return self.records.get(rid)
 
-    def delete(self, rid: str) -> bool:
+    def delete_local(self, rid: str) -> bool:
         return self.records.pop(rid, None) is not None
 
+    async def fetch(self, rid: str) -> bytes | None:
+        """From this worker, else from the first other worker that has it (kept here)."""
+        record = self.records.get(rid)
+        if record is not None or self.peers is None:
+            return record
+        for answer in await ask_others(self.peers, b"get " + rid.encode()):
+            if answer:
+                self.put(rid, answer)
+                return answer
+        self.absent[rid] = None  # so that get() now says "not found" instead of Elsewhere
+        while len(self.absent) > _ABSENT_KEPT:
+            self.absent.popitem(last=False)
+        return None
 
-class FileStore:
-    def __init__(self, folder: str, limit: int) -> None:
-        self.folder = os.path.join(folder, "responses")
-        os.makedirs(self.folder, exist_ok=True)
-        self.limit = limit
-        self.writes = 0
+    async def delete(self, rid: str) -> bool:
+        """From every worker (copies included); whether any had it."""
+        found = self.delete_local(rid)
+        if self.peers is not None:
+            answers = await ask_others(self.peers, b"delete " + rid.encode())
+            found = found or b"1" in answers
+        return found
 
-    def _path(self, rid: str) -> str | None:
-        return os.path.join(self.folder, rid + ".json") if _ID.fullmatch(rid) else None
-
-    def put(self, rid: str, record: bytes) -> None:
-        path = self._path(rid)
-        if path is None:
-            return
-        try:
-            self._write(path, record)
-        except OSError:
-            self._sweep(self.limit // 2)  # e.g. a full /dev/shm: make room, try once more
-            try:
-                self._write(path, record)
-            except OSError:
-                return
-        self.writes += 1
-        if self.writes % _SWEEP_EVERY == 0:
-            self._sweep(self.limit)
-
-    @staticmethod
-    def _write(path: str, record: bytes) -> None:
-        # Written in full before the response is sent, so no client can ask for it
-        # half-written: no temporary name and rename needed. os.open, not open(): the
-        # io layer costs more than the write itself.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(record)
-            while view:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
-
-    def _sweep(self, keep: int) -> None:
-        names = sorted(name for name in os.listdir(self.folder) if name.endswith(".json"))
-        for name in names[: max(0, len(names) - keep)]:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(self.folder, name))
-
-    def get(self, rid: str) -> bytes | None:
-        path = self._path(rid)
-        if path is None:
-            return None
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:
-            return None
-        try:
-            chunks = []
-            while chunk := os.read(fd, 1 << 20):
-                chunks.append(chunk)
-        finally:
-            os.close(fd)
-        return b"".join(chunks)
-
-    def delete(self, rid: str) -> bool:
-        path = self._path(rid)
-        if path is None:
-            return False
-        try:
-            os.unlink(path)
-        except FileNotFoundError:
-            return False
-        return True
-
-
-def open_store(folder: str | None, limit: int) -> ResponseStore:
-    return FileStore(folder, limit) if folder else MemoryStore(limit)
+    def answer_peer(self, verb: bytes, rid: str) -> bytes:
+        if verb == b"get":
+            return self.records.get(rid) or b""
+        if verb == b"delete":
+            return b"1" if self.delete_local(rid) else b"0"
+        return b""

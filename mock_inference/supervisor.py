@@ -57,13 +57,6 @@ class StopSchedule:
         return "wait"
 
 
-def _private_base() -> str | None:
-    """/dev/shm (memory-backed, ~3x faster for the response store than a disk /tmp)
-    when it is there and writable, else the usual temporary folder."""
-    shm = "/dev/shm"
-    return shm if os.path.isdir(shm) and os.access(shm, os.W_OK | os.X_OK) else None
-
-
 def worker_signals() -> None:
     """A fresh worker's signal handling until Sanic installs its own."""
     # Ctrl-C reaches the whole process group; the supervisor turns it into SIGTERM,
@@ -92,14 +85,13 @@ def run_workers(
     supervisor_pid = os.getpid()
     counters = shared_counters()  # "fail the first N" counts once for all workers
     n = settings.workers
-    # A private folder for what the workers share: stored Responses (response_store.py)
-    # and, with several workers, their metrics sockets (peers.py).
-    folder = tempfile.mkdtemp(prefix="mock_inference-", dir=_private_base())
-    settings = settings.with_overrides(state_folder=folder)
+    # With several workers, a private folder for their sockets (peers.py): metrics and
+    # stored Responses are asked for there.
+    folder = tempfile.mkdtemp(prefix="mock_inference-") if n > 1 else None
     workers = [
         ctx.Process(
             target=target or serve_worker,
-            args=(settings, sock, counters, Peers(folder, i, n) if n > 1 else None),
+            args=(settings, sock, counters, Peers(folder, i, n) if folder else None),
             name=f"mock-worker-{i}",
         )
         for i in range(n)
@@ -161,5 +153,6 @@ def run_workers(
         worker.join()
         if worker.exitcode not in (0, -signal.SIGTERM) and not failed:
             failed.append(f"{worker.name} exited with status {worker.exitcode}")
-    shutil.rmtree(folder, ignore_errors=True)
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
     return 1 if failed else 0

@@ -9,6 +9,7 @@ from sanic.response import HTTPResponse
 
 from ..flow import Endpoint, Sink, answer_now, serve_waiting
 from ..reply import Reply
+from ..response_store import Fetch
 from ..state import State
 from .respond import to_sanic
 
@@ -17,6 +18,10 @@ def register(app: Sanic[Any, Any], state: State, endpoint: Endpoint[Any], name: 
     async def handler(request: Request) -> HTTPResponse | None:
         method, path, headers, body = request.method, request.path, request.headers, request.body
         answer = answer_now(endpoint, state, method, path, headers, body)
+        if isinstance(answer, Fetch):  # continues a response another worker stored
+            await state.responses.fetch(answer.rid)
+            answer = answer_now(endpoint, state, method, path, headers, body)
+            assert not isinstance(answer, Fetch)  # now here, or known to be nowhere
         if isinstance(answer, Reply):
             return to_sanic(answer)
 

@@ -14,10 +14,10 @@ from .respond import to_sanic
 
 def register(app: Sanic[Any, Any], state: State) -> None:
     async def get_response(request: Request, response_id: str) -> HTTPResponse:
-        return to_sanic(get_stored(state, request.headers, response_id))
+        return to_sanic(await get_stored(state, request.headers, response_id))
 
     async def delete_response(request: Request, response_id: str) -> HTTPResponse:
-        return to_sanic(delete_stored(state, request.headers, response_id))
+        return to_sanic(await delete_stored(state, request.headers, response_id))
 
     path = ROUTE + "/<response_id:str>"
     app.add_route(get_response, path, methods=["GET"], name="get_response")

@@ -20,7 +20,7 @@ from .. import choices as choice_builder
 from .. import validation
 from ..choices import Choice
 from ..errors import APIError, error_reply
-from ..ids import new_id, ordered_id
+from ..ids import new_id
 from ..reply import Reply
 from ..state import State
 from ..turn import Turn
@@ -64,7 +64,7 @@ class Rendered:
     def __init__(self, req: ResponsesRequest, turn: Turn) -> None:
         self.req = req
         self.turn = turn
-        self.id = ordered_id("resp_")
+        self.id = new_id("resp_")
         self.created = int(time.time())
         self.choice = turn.choices[0]
         prefix = "fc_" if self.choice.tool_call is not None else "msg_"
@@ -276,10 +276,10 @@ class ResponsesStream:
         )
 
 
-def get_stored(state: State, headers: Any, rid: str) -> Reply:
+async def get_stored(state: State, headers: Any, rid: str) -> Reply:
     try:
         state.authorize(headers)
-        stored = state.responses.get(rid)
+        stored = await state.responses.fetch(rid)
         if stored is None:
             raise _not_found(rid)
     except APIError as exc:
@@ -289,10 +289,10 @@ def get_stored(state: State, headers: Any, rid: str) -> Reply:
     return Reply(200, orjson.dumps(orjson.loads(stored)["response"]))
 
 
-def delete_stored(state: State, headers: Any, rid: str) -> Reply:
+async def delete_stored(state: State, headers: Any, rid: str) -> Reply:
     try:
         state.authorize(headers)
-        if not state.responses.delete(rid):
+        if not await state.responses.delete(rid):
             raise _not_found(rid)
     except APIError as exc:
         state.metrics.http[(ROUTE + "/{id}", exc.status_code)] += 1

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from mock_support import Server, start_server, stop_server
 
 from mock_inference.errors import APIError
-from mock_inference.response_store import FileStore, MemoryStore
+from mock_inference.peers import Peers
+from mock_inference.response_store import Elsewhere, ResponseStore
 from mock_inference.wire.responses_request import decode
 
 RESP = "/v1/responses"
@@ -318,18 +319,42 @@ def test_stored_responses_are_seen_by_every_worker(two_workers: Server) -> None:
             assert follow["previous_response_id"] == rid
 
 
-def test_the_store_keeps_at_most_its_limit(tmp_path: Any) -> None:
-    memory = MemoryStore(3)
-    files = FileStore(str(tmp_path), 40)
+def test_the_store_keeps_at_most_its_share_of_the_limit() -> None:
+    alone = ResponseStore(3)
+    shared = ResponseStore(10, Peers("/nonexistent", 0, 4))  # ceil(10 / 4) = 3 per worker
     for i in range(100):
-        rid = f"resp_{i:04x}"
-        memory.put(rid, b"{}")
-        files.put(rid, b"{}")
-    assert list(memory.records) == ["resp_0061", "resp_0062", "resp_0063"]
-    stored = list((tmp_path / "responses").iterdir())
-    assert len(stored) <= 40 + 32
-    assert files.get("resp_0063") == b"{}" and files.get("resp_0000") is None
-    assert files.get("../etc/passwd") is None
+        alone.put(f"resp_{i}", b"{}")
+        shared.put(f"resp_{i}", b"{}")
+    assert list(alone.records) == list(shared.records) == ["resp_97", "resp_98", "resp_99"]
+    assert alone.get("resp_0") is None
+    with pytest.raises(Elsewhere):  # another worker may have it
+        shared.get("resp_0")
+
+
+def test_a_response_nobody_has_is_then_known_absent() -> None:
+    import asyncio
+
+    shared = ResponseStore(10, Peers("/nonexistent", 0, 2))  # the other worker is gone
+    assert asyncio.run(shared.fetch("resp_0")) is None
+    assert shared.get("resp_0") is None  # now "not found", no more Elsewhere
+    shared.put("resp_0", b"{}")
+    assert shared.get("resp_0") == b"{}"
+
+
+def test_delete_reaches_every_worker(two_workers: Server) -> None:
+    """A copy fetched by the other worker goes too: no worker answers it afterwards."""
+    with two_workers.client() as client:
+        rid = create(client, input="short-lived")["id"]
+    for _ in range(6):  # fresh connections: both workers read (and copy) it
+        with two_workers.client() as client:
+            assert client.get(f"{RESP}/{rid}").status_code == 200
+    with two_workers.client() as client:
+        assert client.delete(f"{RESP}/{rid}").status_code == 200
+    for _ in range(6):
+        with two_workers.client() as client:
+            assert client.get(f"{RESP}/{rid}").status_code == 404
+            follow = client.post(RESP, json={"input": "x", "previous_response_id": rid})
+            assert follow.status_code == 400
 
 
 _json = st.recursive(
