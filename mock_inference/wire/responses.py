@@ -279,6 +279,7 @@ class ResponsesStream:
 async def get_stored(state: State, headers: Any, rid: str) -> Reply:
     try:
         state.authorize(headers)
+        state.faults.check("GET", f"{ROUTE}/{rid}", headers, b"")  # 429/5xx, fail-first
         stored = await state.responses.fetch(rid)
         if stored is None:
             raise _not_found(rid)
@@ -292,6 +293,7 @@ async def get_stored(state: State, headers: Any, rid: str) -> Reply:
 async def delete_stored(state: State, headers: Any, rid: str) -> Reply:
     try:
         state.authorize(headers)
+        state.faults.check("DELETE", f"{ROUTE}/{rid}", headers, b"")
         if not await state.responses.delete(rid):
             raise _not_found(rid)
     except APIError as exc:

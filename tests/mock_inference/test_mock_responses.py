@@ -246,6 +246,8 @@ def test_stored_get_delete(http: httpx.Client) -> None:
     missing = http.get(f"{RESP}/{body['id']}")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
     assert http.delete(f"{RESP}/{body['id']}").status_code == 404
+    faulted = http.get(f"{RESP}/{body['id']}", headers={"x-mock-fault": "503"})
+    assert faulted.status_code == 503 and faulted.json()["error"]["type"] == "server_error"
     unstored = create(http, input="forget me", store=False)
     assert http.get(f"{RESP}/{unstored['id']}").status_code == 404
 
