@@ -83,7 +83,7 @@ def _postgres(probe: PostgresProbe) -> str:
 def _redis(probe: RedisProbe) -> str:
     password = f'REDISCLI_AUTH="${PROBE_PASSWORD_ENV}" ' if probe_password(probe) else ""
     return (
-        f"{password}redis-cli -h 127.0.0.1 -p {probe.port} -t {ATTEMPT_TIMEOUT_S} ping "
+        f"{password}redis-cli -h 127.0.0.1 -p {probe.port} ping "
         "| grep -qx PONG"
     )
 
