@@ -89,7 +89,8 @@ def load_stack(
                 f"{where}: the top level must be a mapping with 'project' and 'services', "
                 f"not {'a list' if isinstance(document, list) else 'a single value'}."
             )
-        raw = _normalise(copy.deepcopy(document))
+        raw: Any = copy.deepcopy(document)
+        raw = _normalise(raw)
         template = raw if template is None else merge(template, raw)
         document = _normalise(interpolate(document, env))
         merged = document if merged is None else merge(merged, document)
