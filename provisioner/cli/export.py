@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from provisioner.errors import SpecError
+from provisioner.masking import mask_text
 from provisioner.stackfile.loader import LoadedStack
 
 
@@ -60,7 +61,8 @@ def export_kubernetes(loaded: LoadedStack, args: argparse.Namespace) -> int:
         )
     for note in export_notes(loaded):
         print(f"note: {note}", file=sys.stderr)
-    print(port_forward_notes(loaded, namespace=args.namespace))
+    notes = port_forward_notes(loaded, namespace=args.namespace)
+    print(notes if args.show_secrets else mask_text(notes))
     return 0
 
 
