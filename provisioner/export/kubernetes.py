@@ -44,6 +44,7 @@ STARTUP_PERIOD_S = 2
 READINESS_PERIOD_S = 5
 LIVENESS_PERIOD_S = 10
 DEFAULT_VOLUME_SIZE = "1Gi"
+CLAIM_SUBPATH = "data"
 JOB_BACKOFF_LIMIT = 4
 JOB_TTL_S = 600
 # The user the provisioner image runs as (Dockerfile: USER 10001).
@@ -164,8 +165,10 @@ def _service_objects(
             {"name": _port_name(p), "containerPort": p, "protocol": "TCP"} for p in ports
         ]
     claims = [m for m in service.volumes if m.type == "volume"]
+    # A fresh block-storage claim holds `lost+found`, which makes images that insist on
+    # an empty data folder (postgres' initdb) refuse to start: mount a subfolder.
     mounts = [
-        {"name": k8s_name(m.source), "mountPath": m.target}
+        {"name": k8s_name(m.source), "mountPath": m.target, "subPath": CLAIM_SUBPATH}
         | ({"readOnly": True} if m.read_only else {})
         for m in claims
     ]
