@@ -216,6 +216,21 @@ def test_compose_file_runs_the_stack_and_keeps_data(stack, docker_client):
     with psycopg.connect(dsn(ports), autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM provisioner_schema_migrations").fetchone()[0] == 5
 
+    # The image's command also works from the host with the stack's own settings (no
+    # DATABASE_URL): everything is applied already, so it changes nothing.
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("SEED_")}
+    bootstrap = subprocess.run(
+        [sys.executable, "-m", "provisioner", "bootstrap-db", "--wait", "20s"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+        env={**env, "POSTGRES_PORT": str(ports["POSTGRES_PORT"])},
+    )
+    assert bootstrap.returncode == 0, bootstrap.stderr
+    assert "0 migration(s) applied, 5 already there." in bootstrap.stdout
+    assert "seeds applied: none (up to date)" in bootstrap.stdout
+
     # `down` removes the containers but keeps the volumes, so the data survives.
     stack.run("down")
     assert containers(docker_client, stack.project) == {}
