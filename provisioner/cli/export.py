@@ -37,13 +37,16 @@ def export_kubernetes(loaded: LoadedStack, args: argparse.Namespace) -> int:
         render_files,
     )
 
+    from provisioner.export.common import JOB_NAME
+
+    known = [*loaded.stack.services, JOB_NAME]
     overrides = {}
     for item in args.image or []:
         service, sep, image = item.partition("=")
-        if not sep or service not in loaded.stack.services or not image:
+        if not sep or service not in known or not image:
             raise SpecError(
-                f"--image {item!r}: expected SERVICE=IMAGE with a service of the stack "
-                f"({', '.join(loaded.stack.services)})."
+                f"--image {item!r}: expected SERVICE=IMAGE with one of {', '.join(known)} "
+                f"({JOB_NAME} is the provisioner image of the Job and the init containers)."
             )
         overrides[service] = image
     objects = manifests(loaded, namespace=args.namespace, image_overrides=overrides)

@@ -61,6 +61,9 @@ def test_export_kubernetes_writes_a_folder_and_masks_the_notes(tmp_path):
     assert "dev_password" not in result.stdout
     again = run("export", "kubernetes", "-o", str(out), "-n", "dev", "--image", "nope=x")
     assert again.returncode == 1 and "SERVICE=IMAGE" in again.stderr
+    swapped = run("export", "kubernetes", "-o", str(out), "--image", "db-migrate=reg/prov:1")
+    assert swapped.returncode == 0, swapped.stderr
+    assert "image: reg/prov:1" in (out / "job-db-migrate.yaml").read_text()
 
 
 def test_export_compose_prints_the_committed_file():
