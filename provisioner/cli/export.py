@@ -30,14 +30,13 @@ def export_compose(loaded: LoadedStack, output: Path | None) -> int:
 
 
 def export_kubernetes(loaded: LoadedStack, args: argparse.Namespace) -> int:
+    from provisioner.export.common import JOB_NAME
     from provisioner.export.kubernetes import (
         export_notes,
         manifests,
         port_forward_notes,
         render_files,
     )
-
-    from provisioner.export.common import JOB_NAME
 
     known = [*loaded.stack.services, JOB_NAME]
     overrides = {}
