@@ -37,6 +37,7 @@ from provisioner.export.probes import (
     in_container_check,
     probe_password,
 )
+from provisioner.masking import mask_value
 from provisioner.stackfile.loader import LoadedStack
 from provisioner.stackfile.spec import ExecProbe, HttpProbe, Service, TcpProbe, service_image
 
@@ -113,6 +114,22 @@ def container_ports(service: Service) -> list[int]:
     return sorted(ports)
 
 
+def secret_free_argv(argv: list[str], what: str, secrets: dict[str, str]) -> list[str]:
+    """`argv` with every item the masking rules hide (the value after `--requirepass`, a
+    `--password=x`) replaced by a `$(VAR)` reference the kubelet expands from a Secret;
+    a literal `$(` is escaped as `$$(` so the kubelet leaves it alone."""
+    masked = mask_value(what, list(argv))
+    result = []
+    for item, shown in zip(argv, masked, strict=True):
+        if shown != item:
+            variable = f"{what}_SECRET_{len(secrets) + 1}"
+            secrets[variable] = item
+            result.append(f"$({variable})")
+        else:
+            result.append(item.replace("$(", "$$("))
+    return result
+
+
 def _env_split(environment: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     plain = {k: v for k, v in environment.items() if not is_secret(k, v)}
     secret = {k: v for k, v in environment.items() if is_secret(k, v)}
@@ -136,8 +153,18 @@ def _service_objects(
 ) -> list[dict[str, Any]]:
     app = k8s_name(name)
     objects: list[dict[str, Any]] = []
+    container: dict[str, Any] = {
+        "name": app,
+        "image": overrides.get(name) or service_image(loaded.stack.project, name, service),
+        "imagePullPolicy": _PULL[service.pull_policy],
+    }
+    argv_secrets: dict[str, str] = {}
+    if service.entrypoint is not None:
+        container["command"] = secret_free_argv(service.entrypoint, "ENTRYPOINT", argv_secrets)
+    if service.command is not None:
+        container["args"] = secret_free_argv(service.command, "COMMAND", argv_secrets)
     plain, _ = _env_split(service.environment)
-    secret = _secret_data(service)
+    secret = {**_secret_data(service), **argv_secrets}
     env_from: list[dict[str, Any]] = []
     if plain:
         objects.append(_config_map(loaded, f"{app}-env", app, plain))
@@ -145,16 +172,6 @@ def _service_objects(
     env = [_secret_env(key, f"{app}-secrets", key) for key in secret]
     if secret:
         objects.append(_secret(loaded, f"{app}-secrets", app, secret))
-
-    container: dict[str, Any] = {
-        "name": app,
-        "image": overrides.get(name) or service_image(loaded.stack.project, name, service),
-        "imagePullPolicy": _PULL[service.pull_policy],
-    }
-    if service.entrypoint is not None:
-        container["command"] = list(service.entrypoint)
-    if service.command is not None:
-        container["args"] = list(service.command)
     if env:
         container["env"] = env
     if env_from:

@@ -219,3 +219,31 @@ def test_a_service_named_like_the_job_is_refused(tmp_path):
     )
     with pytest.raises(SpecError, match="db-migrate"):
         manifests(load_stack([tmp_path / "stack.yaml"], environ={}))
+
+
+def test_a_secret_in_a_command_goes_into_the_secret(tmp_path):
+    (tmp_path / "stack.yaml").write_text(
+        "project: demo\nservices:\n  cache:\n    image: redis\n"
+        "    command: redis-server --requirepass s3cret --note $$(keep)\n"
+    )
+    objects = manifests(load_stack([tmp_path / "stack.yaml"], environ={}))
+    secret = by_kind(objects, "Secret")["cache-secrets"]["stringData"]
+    container = pod_spec(by_kind(objects, "Deployment")["cache"])["containers"][0]
+    (variable,) = secret
+    assert secret[variable] == "s3cret"
+    # The kubelet expands $(VAR) from the container's env; a literal $( is escaped.
+    assert container["args"] == [
+        "redis-server",
+        "--requirepass",
+        f"$({variable})",
+        "--note",
+        "$$(keep)",
+    ]
+    assert container["env"] == [
+        {
+            "name": variable,
+            "valueFrom": {"secretKeyRef": {"name": "cache-secrets", "key": variable}},
+        }
+    ]
+    assert "s3cret" not in yaml.safe_dump(container)
+    kubernetes_validate.validate(by_kind(objects, "Deployment")["cache"], VERSIONS[-1], strict=True)
