@@ -381,13 +381,15 @@ def probe_handler(probe: Probe) -> dict[str, Any]:
 
 def _probes(probe: Probe) -> dict[str, Any]:
     handler = probe_handler(probe)
+    # As often as the compose healthcheck runs it: RabbitMQ's CLI is slow to start.
+    period = max(STARTUP_PERIOD_S, in_container_check(probe).interval_s)
     probes: dict[str, Any] = {
         # The stack's whole wait: failureThreshold x periodSeconds covers its timeout.
         "startupProbe": {
             **handler,
-            "periodSeconds": STARTUP_PERIOD_S,
+            "periodSeconds": period,
             "timeoutSeconds": ATTEMPT_TIMEOUT_S,
-            "failureThreshold": max(1, math.ceil(probe.timeout / STARTUP_PERIOD_S)),
+            "failureThreshold": max(1, math.ceil(probe.timeout / period)),
         },
         "readinessProbe": {
             **handler,
