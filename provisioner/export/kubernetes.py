@@ -411,12 +411,12 @@ def _probes(probe: Probe) -> dict[str, Any]:
 # ---- init containers -------------------------------------------------------------------
 
 
-def wait_probe(dependency: Service) -> Probe | None:
-    """What an init container checks for a dependency: its own typed probe over the
-    network; for an exec probe (which only runs inside that pod) a TCP connect to its
-    Service, which answers only once the pod is ready."""
+def wait_probe(dependency: Service, condition: str = "healthy") -> Probe | None:
+    """What an init container checks for a dependency: for `healthy`, its own typed probe
+    over the network; for an exec probe (which only runs inside that pod) and for
+    `started`, a TCP connect to its Service, which answers once a pod is ready."""
     probe = dependency.healthcheck
-    if probe is not None and not isinstance(probe, ExecProbe):
+    if condition == "healthy" and probe is not None and not isinstance(probe, ExecProbe):
         return probe
     ports = container_ports(dependency)
     if ports:
@@ -426,10 +426,10 @@ def wait_probe(dependency: Service) -> Probe | None:
 
 
 def _wait_container(
-    loaded: LoadedStack, overrides: Mapping[str, str], dependency: str
+    loaded: LoadedStack, overrides: Mapping[str, str], dependency: str, condition: str = "healthy"
 ) -> dict[str, Any] | None:
     service = loaded.stack.services[dependency]
-    probe = wait_probe(service)
+    probe = wait_probe(service, condition)
     if probe is None:
         return None
     fields = probe.model_dump(mode="json", exclude={"password", "liveness", "timeout"})
@@ -463,8 +463,8 @@ def _init_containers(
     `started` has no readiness meaning, but the pod still waits for the dependency's
     port to accept connections, the nearest thing Kubernetes can observe."""
     result = []
-    for dependency in service.depends_on:
-        container = _wait_container(loaded, overrides, dependency)
+    for dependency, spec in service.depends_on.items():
+        container = _wait_container(loaded, overrides, dependency, spec.condition)
         if container is not None:
             result.append(container)
     return result
