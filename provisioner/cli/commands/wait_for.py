@@ -1,4 +1,4 @@
-"""`provisioner wait-for HOST PROBE_JSON`: poll one typed probe against an address.
+"""`wait-for HOST PROBE_JSON`: poll one typed probe against an address.
 
 What a Kubernetes init container runs for `depends_on: {x: {condition: healthy}}`: the
 same probe code `apply` uses, against the dependency's Service. The probe's password

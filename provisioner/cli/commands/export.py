@@ -1,4 +1,4 @@
-"""`provisioner export compose|kubernetes`: write the generated views of the stack."""
+"""`export compose|kubernetes`: write the generated views of the stack."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from provisioner.cli.commands.common import load
 from provisioner.errors import SpecError
 from provisioner.masking import mask_text
 from provisioner.stackfile.loader import LoadedStack
+
+
+def run(args: argparse.Namespace) -> int:
+    loaded = load(args)
+    if args.export_target == "compose":
+        return export_compose(loaded, args.output)
+    return export_kubernetes(loaded, args)
 
 
 def export_compose(loaded: LoadedStack, output: Path | None) -> int:
