@@ -8,7 +8,7 @@ STACK_ARGS += --env-file .ci/standin.env
 endif
 PROVISIONER = $(PYTHON) -m provisioner $(STACK_ARGS)
 
-.PHONY: install dev-up dev-down dev-logs dev-reset dev-status dev-diff test test-env lint bench
+.PHONY: install dev-up dev-down dev-logs dev-reset dev-status dev-diff test test-env lint bench compose-file
 
 # Reinstall only when the dependencies change.
 INSTALL_STAMP = .installed.stamp
@@ -38,6 +38,11 @@ dev-diff:
 dev-reset:
 	$(PROVISIONER) destroy --volumes $(if $(YES),--yes,)
 	$(PROVISIONER) apply
+
+# docker-compose.yml is the export of stack.yaml (a test fails when they drift). Run with
+# no stack variables set: variables stay references anyway, derived values use defaults.
+compose-file:
+	$(PYTHON) -m provisioner export compose -o docker-compose.yml
 
 test-env:
 	.ci/setup

@@ -56,7 +56,8 @@ def _run(argv: list[str] | None) -> int:
     # Imported by name, not by an import statement: the fast path above must not load
     # the commands' heavy dependencies (pydantic, the Docker SDK, psycopg), and the
     # import-linter contract that guards it follows import statements.
-    command = importlib.import_module(f"provisioner.cli.commands.{args.command}")
+    module = args.command.replace("-", "_")  # bootstrap-db, wait-for
+    command = importlib.import_module(f"provisioner.cli.commands.{module}")
     try:
         return int(command.run(args) or 0)
     except ProvisionerError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 
@@ -107,4 +108,60 @@ def build_parser() -> argparse.ArgumentParser:
     msub.add_parser("status", help="applied, pending and changed migrations")
     new = msub.add_parser("new", help="create the next pair of migration files")
     new.add_argument("name")
+    _export_parsers(sub)
     return parser
+
+
+def _export_parsers(sub: argparse._SubParsersAction) -> None:
+    export = sub.add_parser(
+        "export", help="write the stack as a compose file or Kubernetes manifests"
+    )
+    esub = export.add_subparsers(dest="export_target", required=True, metavar="TARGET")
+    compose = esub.add_parser("compose", help="a docker-compose.yml (stdout unless -o)")
+    compose.add_argument("-o", "--output", type=Path, default=None, metavar="FILE")
+    kube = esub.add_parser("kubernetes", help="manifests and a kustomization.yaml in a folder")
+    kube.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    kube.add_argument("-n", "--namespace", default=None, help="namespace for every object")
+    kube.add_argument(
+        "--image",
+        action="append",
+        metavar="SERVICE=IMAGE",
+        help="run SERVICE from IMAGE (e.g. one pushed to the cluster's registry); "
+        "db-migrate names the provisioner image; repeatable",
+    )
+    wait = sub.add_parser(
+        "wait-for",
+        help="poll a typed probe against HOST until healthy (Kubernetes init containers)",
+    )
+    wait.add_argument("host")
+    wait.add_argument("probe", help='the probe as JSON, e.g. \'{"type": "redis", "port": 6379}\'')
+    wait.add_argument("--timeout", type=_seconds, default=None, metavar="DURATION")
+    boot = sub.add_parser(
+        "bootstrap-db",
+        help="wait for the database, run migrations and seeds, exit (the image's command)",
+    )
+    boot.add_argument(
+        "--database-url", default=None, help="default: $DATABASE_URL, else the stack's"
+    )
+    boot.add_argument("--migrations", type=Path, default=None, metavar="DIR")
+    boot.add_argument("--seeds", type=Path, default=None, metavar="DIR")
+    boot.add_argument(
+        "--wait",
+        type=_seconds,
+        default=120.0,
+        metavar="DURATION",
+        help="how long to wait for the database to answer (default 120s)",
+    )
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def _seconds(text: str) -> float:
+    """'500ms', '30s', '2m' or seconds, as in stack.yaml (here without pydantic, which
+    the fast path must not load)."""
+    match = _DURATION.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration such as '30s' or '2m'")
+    return float(match.group(1)) * _UNITS[match.group(2)]
