@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from provisioner.stackfile.interpolate import parse_env_file
+from provisioner.stackfile.envfile import read_env_file
 from provisioner.stackfile.spec import Stack
 
 HEADER = "# Written by `provisioner env` / `provisioner apply`; local development only.\n"
@@ -22,7 +22,7 @@ def env_values(stack: Stack, existing: dict[str, str]) -> dict[str, str]:
 
 def write_env_file(path: Path, stack: Stack, dev_api_key: str | None = None) -> bool:
     """Write the file if its content changes; True when written."""
-    existing = parse_env_file(path) if path.is_file() else {}
+    existing = read_env_file(path, expand=False) if path.is_file() else {}
     values = env_values(stack, existing)
     if dev_api_key:
         values["DEV_API_KEY"] = dev_api_key

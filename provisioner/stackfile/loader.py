@@ -17,8 +17,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from provisioner.errors import SpecError
+from provisioner.stackfile.envfile import read_env_file
 from provisioner.stackfile.graph import find_cycle
-from provisioner.stackfile.interpolate import interpolate, parse_env_file
+from provisioner.stackfile.interpolate import interpolate
 from provisioner.stackfile.spec import ReferenceProblem, Stack, check_references, did_you_mean
 from provisioner.stackfile.yamlsource import (
     Location,
@@ -51,6 +52,7 @@ def load_environment(
 ) -> dict[str, str]:
     """Env files first, then the process environment (`environ`, default os.environ), which
     wins (compose's order)."""
+    process = os.environ if environ is None else environ
     values: dict[str, str] = {}
     files = list(env_files)
     if not files and (project_dir / ".env").is_file():
@@ -58,8 +60,8 @@ def load_environment(
     for env_file in files:
         if not env_file.is_file():
             raise SpecError(f"{env_file}: env file not found.")
-        values.update(parse_env_file(env_file))
-    values.update(os.environ if environ is None else environ)
+        values.update(read_env_file(env_file, process))
+    values.update(process)
     return values
 
 
