@@ -18,7 +18,9 @@ def context_hash(service: DesiredService) -> str | None:
     if service.build_context is None or build is None:
         return None
     return folder_digest(
-        service.build_context, repr((build.dockerfile, sorted(build.args.items())))
+        service.build_context,
+        repr((build.dockerfile, sorted(build.args.items()))),
+        dockerfile=build.dockerfile,
     )
 
 
