@@ -59,7 +59,6 @@ _FILE_RE = re.compile(r"^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*?)\.(up|down)\.sql$")
 _MAX_VERSION = 2**63 - 1
 _TX_CONTROL = {"BEGIN", "START", "COMMIT", "END", "ABORT"}
 _ROLLBACK_TO = re.compile(r"^rollback\s+(?:(?:work|transaction)\s+)?to\b", re.IGNORECASE)
-_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 _CREATE_TRACKING = f"""
 CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (
@@ -537,13 +536,8 @@ def connect(dsn: str, purpose: str) -> psycopg.Connection:
     except psycopg.Error as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise MigrationError(
-            f"Cannot connect to the database {mask_dsn(dsn)}: {mask_dsn(reason)}"
+            f"Cannot connect to the database {mask_text(dsn)}: {mask_text(reason)}"
         ) from None
-
-
-def mask_dsn(text: str) -> str:
-    """Passwords in URL DSNs and in key=value DSNs."""
-    return _KV_PASSWORD.sub(lambda m: m.group(1) + "********", mask_text(text))
 
 
 def read_applied(conn: psycopg.Connection) -> dict[int, _Applied]:
@@ -573,7 +567,7 @@ def run(
 
 
 def _db_error(doing: str, exc: psycopg.Error) -> MigrationError:
-    reason = mask_dsn(" ".join(str(exc).split()) or type(exc).__name__)
+    reason = mask_text(" ".join(str(exc).split()) or type(exc).__name__)
     return MigrationError(f"Database error while {doing}: {reason}")
 
 

@@ -245,3 +245,15 @@ def test_seed_variables():
         resolve_variables({"dev_api_key_sha256": "x"})
     with pytest.raises(MigrationError, match="too short"):
         resolve_variables({"dev_api_key": "short"})
+
+
+def test_connection_errors_mask_key_value_dsn_passwords_whole():
+    from provisioner.database.migrations import connect
+
+    # Nothing listens on port 1: psycopg fails at once, and its message names the DSN.
+    dsn = "host=127.0.0.1 port=1 user=u password=ab,cd dbname=x connect_timeout=2"
+    with pytest.raises(MigrationError) as info:
+        connect(dsn, "test")
+    message = str(info.value)
+    assert "ab,cd" not in message and ",cd" not in message
+    assert "password=********" in message
