@@ -94,12 +94,34 @@ class MigrationStatus:
     duration_ms: int | None = None
 
 
+@dataclass(frozen=True)
+class AcceptedChange:
+    """An applied migration whose edited file was accepted: new checksum recorded, not run."""
+
+    migration: Migration
+    old_checksum: str
+
+
 @dataclass
 class MigrateReport:
     applied: list[Migration]
     elapsed_s: float
     skipped: int = 0  # already applied
-    accepted: list[int] = field(default_factory=list)  # changed checksums recorded
+    accepted: list[AcceptedChange] = field(default_factory=list)
+    accept_unneeded: list[int] = field(default_factory=list)  # --accept-changed, unchanged
+
+    def accepted_lines(self) -> list[str]:
+        """What --accept-changed did, one line each, for the CLI to print."""
+        lines = [
+            f"accepted {a.migration.label}: checksum {a.old_checksum[:12]} -> "
+            f"{a.migration.checksum[:12]} recorded (the edit did not run)"
+            for a in self.accepted
+        ]
+        lines += [
+            f"--accept-changed {v}: nothing to accept (not applied, or unchanged)"
+            for v in self.accept_unneeded
+        ]
+        return lines
 
 
 @dataclass(frozen=True)
@@ -218,11 +240,14 @@ def migrate_up(
         applied = read_applied(conn)
         pending, to_accept = _plan_up(migrations, applied, to, accept)
         if not pending and not to_accept:  # the no-op path: no lock, no writes
-            return MigrateReport([], time.perf_counter() - started, skipped=len(applied))
+            return MigrateReport(
+                [], time.perf_counter() - started, len(applied), accept_unneeded=sorted(accept)
+            )
         with advisory_lock(dsn, MIGRATIONS_LOCK, lock_timeout_s, "migrations"):
             run(conn, _CREATE_TRACKING)
             applied = read_applied(conn)  # another run may have applied some meanwhile
             pending, to_accept = _plan_up(migrations, applied, to, accept)
+            accepted = [AcceptedChange(m, applied[m.version].checksum) for m in to_accept]
             for migration in to_accept:
                 run(
                     conn,
@@ -245,7 +270,8 @@ def migrate_up(
         done,
         time.perf_counter() - started,
         skipped=sum(1 for m in migrations if m.version in applied),
-        accepted=[m.version for m in to_accept],
+        accepted=accepted,
+        accept_unneeded=sorted(accept - {m.version for m in to_accept}),
     )
 
 
