@@ -215,7 +215,7 @@ def format_validation_error(exc: ValidationError, document: Any, files: Sequence
     errors = exc.errors(include_url=False)
     lines = []
     for error in errors[:MAX_ERRORS_SHOWN]:
-        model_path, doc_path, allowed = _walk(error["loc"])
+        doc_path, allowed = _walk(error["loc"])
         location = location_of(document, doc_path) or Location(str(files[0]), 1)
         lines.append(f"{location}: {_dotted(doc_path)}: {_describe(error, allowed, doc_path)}")
     more = len(errors) - MAX_ERRORS_SHOWN
@@ -258,11 +258,11 @@ def _describe(error: Mapping[str, Any], allowed: list[str] | None, path: Sequenc
     return message
 
 
-def _walk(loc: Sequence[Any]) -> tuple[list[Any], list[Any], list[str] | None]:
+def _walk(loc: Sequence[Any]) -> tuple[list[Any], list[str] | None]:
     """Follow pydantic's error location through the Stack model.
 
-    Returns the model path, the document path (without union tags, which are
-    not keys in the file) and the field names allowed at the last step.
+    Returns the document path (without union tags, which are not keys in the file)
+    and the field names allowed at the last step.
     """
     current: Any = Stack
     doc_path: list[Any] = []
@@ -288,7 +288,7 @@ def _walk(loc: Sequence[Any]) -> tuple[list[Any], list[Any], list[str] | None]:
         else:
             doc_path.append(step)
             current = None
-    return list(loc), doc_path, parent_fields
+    return doc_path, parent_fields
 
 
 def _unwrap(annotation: Any) -> Any:

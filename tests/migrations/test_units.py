@@ -14,7 +14,6 @@ from provisioner.database.sqlfile import (
     checksum,
     error_line,
     has_no_transaction_marker,
-    line_of_position,
     plpgsql_line,
     split_statements,
 )
@@ -152,11 +151,15 @@ def test_marker_detection(text: str, expected: bool):
 
 def test_position_to_line():
     text = "SELECT 1;\nSELECT 2;\n  selec x;\n"
-    assert line_of_position(text, 1) == 1
-    assert line_of_position(text, 10) == 1  # the newline ends line 1
-    assert line_of_position(text, 11) == 2
-    assert line_of_position(text, text.index("selec") + 1) == 3
-    assert line_of_position(text, 10_000) == 4  # past the end: clamp
+
+    def line(position: int) -> int:  # PostgreSQL's 1-based position in the whole file
+        return error_line(text, 0, position, None, text)
+
+    assert line(1) == 1
+    assert line(10) == 1  # the newline ends line 1
+    assert line(11) == 2
+    assert line(text.index("selec") + 1) == 3
+    assert line(10_000) == 4  # past the end: clamp
 
 
 def test_plpgsql_line_from_context():
