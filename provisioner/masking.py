@@ -20,12 +20,13 @@ _URL_PASSWORD = re.compile(
 # `password=...`, `token=...` and the like in free text: key=value DSNs (libpq's too),
 # query strings, command output. Only secret keys match, so an ordinary `a=1,b` never
 # swallows the pair after it. Quoted values run to their closing quote; unquoted ones to
-# whitespace or `&` (a query string's separator; a password's own `&` is %26 there):
+# whitespace or `&` (a query string's separator; a password's own `&` is %26 there),
+# and so does a quote left open (`password="ab` in an error about that very line):
 # `,` and `;` may be part of a password, so `password=ab,cd` masks all of `ab,cd`.
 _KEY_VALUE = re.compile(
     rf"""\b(?P<key>(?:[A-Za-z_][A-Za-z0-9_.-]*?)?(?:{_SECRET_WORDS})[A-Za-z0-9_.-]*)"""
     r"""(?P<eq>\s*=\s*)"""
-    r"""(?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&'"][^\s&]*)""",
+    r"""(?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&]+)""",
     re.IGNORECASE,
 )
 

@@ -136,6 +136,10 @@ def test_secret_flags_in_command_lists():
         ("password = 'a b,c' port=1", f"password = {MASK} port=1"),
         ('PGPASSWORD="x y" psql', f"PGPASSWORD={MASK} psql"),
         ("keyspace=a,b", "keyspace=a,b"),
+        (
+            "line 2: expected KEY=VALUE, got 'PASSWORD=\"ab'.",
+            f"line 2: expected KEY=VALUE, got 'PASSWORD={MASK}",
+        ),
     ],
 )
 def test_key_value_secrets_are_masked_whole(text, expected):
