@@ -18,8 +18,7 @@ from provisioner.database.migrations import (
     migration_status,
 )
 from provisioner.errors import MigrationError
-
-from .conftest import MIGRATIONS, query, scalar
+from tests.support.postgres import MIGRATIONS, query, scalar
 
 pytestmark = pytest.mark.docker
 

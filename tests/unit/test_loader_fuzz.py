@@ -3,8 +3,9 @@
 Two generators: YAML-ish documents built from values (random, and near-valid stacks that
 use the real schema's keys with random values), and arbitrary text (random characters,
 tabs, braces, `${`, anchors and aliases). Each test then checks that its generator
-produced both outcomes, loaded and refused, in at least 1% of the documents (measured: ~12% and ~5% loaded): a
-generator that only ever makes broken stacks would prove nothing about valid ones.
+produced both outcomes, loaded and refused, each in at least 1% of the documents
+(measured: ~12% and ~5% loaded): a generator that only ever makes broken stacks
+would prove nothing about valid ones.
 """
 
 from __future__ import annotations

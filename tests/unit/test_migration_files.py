@@ -18,8 +18,7 @@ from provisioner.database.sqlfile import (
     split_statements,
 )
 from provisioner.errors import MigrationError
-
-from .conftest import MIGRATIONS, SEEDS
+from tests.support.postgres import MIGRATIONS, SEEDS
 
 
 def write(directory: Path, name: str, text: str = "SELECT 1;\n") -> Path:
