@@ -45,8 +45,13 @@ test-env:
 test: test-env
 	$(PYTHON) -m pytest -q
 
+# ruff (style, bugs), mypy (types; strict on the pure core), import-linter (the layers
+# and the fast path's imports, see [tool.importlinter] in pyproject.toml).
 lint:
-	ruff check . && ruff format --check .
+	ruff check .
+	ruff format --check .
+	mypy
+	lint-imports
 
 # Speed checks; each prints ratios against a baseline measured in the same run.
 bench: test-env

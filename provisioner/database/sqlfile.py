@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 # `-- provisioner:no-transaction` on a line of its own (anywhere, conventionally first).
 _MARKER_RE = re.compile(r"^[ \t]*--[ \t]*provisioner:no-transaction[ \t]*$", re.MULTILINE)
@@ -34,7 +35,7 @@ def normalize(text: str) -> str:
     return text.removeprefix("\ufeff").replace("\r\n", "\n")
 
 
-def read_sql(path) -> str:  # path: Path; untyped to keep this module import-light
+def read_sql(path: Path) -> str:
     return normalize(path.read_bytes().decode("utf-8"))
 
 

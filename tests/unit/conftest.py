@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fake_contents import FakeContents
 from tests.support.stacks import DEMO_STACK
 
 
@@ -25,13 +26,15 @@ def write(tmp_path: Path):
 
 @pytest.fixture
 def make_desired(tmp_path: Path):
-    """make_desired(text=STACK, **environ) -> DesiredState, with bind-mount digests stubbed."""
+    """make_desired(text=DEMO_STACK, contents=FakeContents()) -> DesiredState, no file reads."""
     from provisioner.core.desired import resolve
     from provisioner.stackfile.loader import load_stack
 
-    def _make(text: str = DEMO_STACK, name: str = "stack.yaml"):
+    def _make(
+        text: str = DEMO_STACK, name: str = "stack.yaml", contents: FakeContents | None = None
+    ):
         path = tmp_path / name
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return resolve(load_stack([path], environ={}), digest=lambda _path: None)
+        return resolve(load_stack([path], environ={}), contents or FakeContents())
 
     return _make
