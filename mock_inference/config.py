@@ -1,7 +1,7 @@
 """Settings read once from the environment.
 
-Every knob is documented in README.md. Settings are a frozen dataclass so the
-Sanic worker processes (spawned, not forked) receive them by pickling.
+Every knob is documented in README.md. Settings are a frozen dataclass: the worker
+processes are forked (supervisor.py) and inherit them unchanged.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner import __version__
-from provisioner.digest import path_digest
+from provisioner.digest import folder_digest, path_digest
 from provisioner.labels import LABEL_HASH, LABEL_PROJECT, LABEL_SERVICE
 
 CACHE_FORMAT = 1
@@ -107,8 +107,13 @@ def _check(args: Any) -> int | str:
     _, digest = input_digest(args)
     if record["input"] != digest:
         return "a stack file, env file or variable changed"
+    dockerfiles = record.get("dockerfiles", {})
     for dependency, expected in record["dependencies"].items():
-        if path_digest(Path(dependency)) != expected:
+        if dependency in dockerfiles:  # a build context: its Dockerfile is always part of it
+            actual = folder_digest(Path(dependency), dockerfile=dockerfiles[dependency])
+        else:
+            actual = path_digest(Path(dependency))
+        if actual != expected:
             return f"{dependency} changed"
     if args.command == "apply":
         if not (record["migrated"] or args.skip_migrations):
@@ -202,9 +207,12 @@ def record_converged(
         _, digest = input_digest(args)
         loaded = desired.loaded
         dependencies: dict[str, str | None] = {}
+        dockerfiles: dict[str, str] = {}
         for service in desired.services.values():
-            if service.build_context is not None:
-                dependencies[str(service.build_context)] = path_digest(service.build_context)
+            if service.build_context is not None and service.build is not None:
+                context, dockerfile = service.build_context, service.build.dockerfile
+                dependencies[str(context)] = folder_digest(context, dockerfile=dockerfile)
+                dockerfiles[str(context)] = dockerfile
             for mount in service.service.volumes:
                 if mount.type == "bind":
                     path = (loaded.project_dir / Path(mount.source).expanduser()).resolve()
@@ -234,6 +242,7 @@ def record_converged(
             "format": CACHE_FORMAT,
             "input": digest,
             "dependencies": dependencies,
+            "dockerfiles": dockerfiles,
             "project": desired.project,
             "services": services,
             "images": images,

@@ -33,7 +33,9 @@ class ContentReader(Protocol):
 
     def file_digest(self, path: Path) -> str | None: ...
 
-    def folder_digest(self, folder: Path, salt: str) -> str | None: ...
+    def folder_digest(
+        self, folder: Path, salt: str, dockerfile: str = "Dockerfile"
+    ) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,8 @@ def resolve(loaded: LoadedStack, contents: ContentReader) -> DesiredState:
 def _context_hash(build: Build | None, context: Path | None, contents: ContentReader) -> str | None:
     if build is None or context is None:
         return None
-    return contents.folder_digest(context, repr((build.dockerfile, sorted(build.args.items()))))
+    salt = repr((build.dockerfile, sorted(build.args.items())))
+    return contents.folder_digest(context, salt, build.dockerfile)
 
 
 def container_config(

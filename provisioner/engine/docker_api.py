@@ -378,13 +378,6 @@ def project_volumes(client: docker.DockerClient, project: str) -> list[str]:
     return sorted(v["Name"] for v in data.get("Volumes") or [])
 
 
-def project_networks(client: docker.DockerClient, project: str) -> list[str]:
-    return sorted(
-        n["Name"]
-        for n in call(client.api.networks, filters={"label": f"{LABEL_PROJECT}={project}"})
-    )
-
-
 def remove_volume(client: docker.DockerClient, name: str) -> None:
     with contextlib.suppress(NotFound):
         call(client.api.remove_volume, name)

@@ -18,8 +18,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from provisioner.errors import SpecError
+from provisioner.stackfile.envfile import read_env_file
 from provisioner.stackfile.graph import find_cycle
-from provisioner.stackfile.interpolate import interpolate, parse_env_file
+from provisioner.stackfile.interpolate import interpolate
 from provisioner.stackfile.spec import ReferenceProblem, Stack, check_references, did_you_mean
 from provisioner.stackfile.yamlsource import (
     Location,
@@ -54,6 +55,7 @@ def load_environment(
 ) -> dict[str, str]:
     """Env files first, then the process environment (`environ`, default os.environ), which
     wins (compose's order)."""
+    process = os.environ if environ is None else environ
     values: dict[str, str] = {}
     files = list(env_files)
     if not files and (project_dir / ".env").is_file():
@@ -61,8 +63,8 @@ def load_environment(
     for env_file in files:
         if not env_file.is_file():
             raise SpecError(f"{env_file}: env file not found.")
-        values.update(parse_env_file(env_file))
-    values.update(os.environ if environ is None else environ)
+        values.update(read_env_file(env_file, process))
+    values.update(process)
     return values
 
 
@@ -221,7 +223,7 @@ def format_validation_error(exc: ValidationError, document: Any, files: Sequence
     errors = exc.errors(include_url=False)
     lines = []
     for error in errors[:MAX_ERRORS_SHOWN]:
-        model_path, doc_path, allowed = _walk(error["loc"])
+        doc_path, allowed = _walk(error["loc"])
         location = location_of(document, tuple(doc_path)) or Location(str(files[0]), 1)
         lines.append(f"{location}: {_dotted(doc_path)}: {_describe(error, allowed, doc_path)}")
     more = len(errors) - MAX_ERRORS_SHOWN
@@ -264,11 +266,11 @@ def _describe(error: Mapping[str, Any], allowed: list[str] | None, path: Sequenc
     return message
 
 
-def _walk(loc: Sequence[Any]) -> tuple[list[Any], list[Any], list[str] | None]:
+def _walk(loc: Sequence[Any]) -> tuple[list[Any], list[str] | None]:
     """Follow pydantic's error location through the Stack model.
 
-    Returns the model path, the document path (without union tags, which are
-    not keys in the file) and the field names allowed at the last step.
+    Returns the document path (without union tags, which are not keys in the file)
+    and the field names allowed at the last step.
     """
     current: Any = Stack
     doc_path: list[Any] = []
@@ -294,7 +296,7 @@ def _walk(loc: Sequence[Any]) -> tuple[list[Any], list[Any], list[str] | None]:
         else:
             doc_path.append(step)
             current = None
-    return list(loc), doc_path, parent_fields
+    return doc_path, parent_fields
 
 
 def _unwrap(annotation: Any) -> Any:

@@ -24,8 +24,8 @@ import psycopg
 import pytest
 import redis
 
-from tests.conftest import standin_image
-from tests.integration.conftest import free_port
+from tests.support.docker_stacks import free_port
+from tests.support.images import standin_image
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "docker-compose.yml"

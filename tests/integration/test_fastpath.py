@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from .conftest import REDIS, container_of, free_port
+from tests.support.docker_stacks import container_of, free_port
+from tests.support.images import REDIS
 
 pytestmark = pytest.mark.docker
 

@@ -11,7 +11,8 @@ from provisioner.core.desired import (
     resolve,
 )
 from provisioner.stackfile.loader import load_stack
-from tests.unit.conftest import STACK, FakeContents
+from tests.support.fake_contents import FakeContents
+from tests.support.stacks import DEMO_STACK as STACK
 
 
 def test_resolve_orders_by_dependency_and_names_resources(make_desired):

@@ -9,7 +9,8 @@ from pathlib import Path
 from provisioner.cli.render import plan_json, plan_text
 from provisioner.core.observed import Conflict, ObservedContainer, ObservedImage, ObservedState
 from provisioner.core.plan import Kind, plan
-from tests.unit.conftest import STACK, FakeContents
+from tests.support.fake_contents import FakeContents
+from tests.support.stacks import DEMO_STACK as STACK
 
 IMAGE_IDS = {"postgres:15": "sha256:" + "a" * 64, "redis:7": "sha256:" + "b" * 64}
 IMAGE_IDS["demo-web:local"] = "sha256:" + "c" * 64

@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
             report = engine.migrate_up(
                 config.database_url, directory, to=args.to, accept_changed=args.accept_changed
             )
+            for line in report.accepted_lines():
+                print(line)
             for migration in report.applied:
                 print(f"applied {migration.version:06d}_{migration.name}")
             print(

@@ -1,4 +1,5 @@
-"""Fixtures for tests against a real Docker engine and the stand-in images.
+"""Stacks run with the CLI against a real Docker engine (a pytest plugin: `make_stack`,
+`project_name`), and helpers to look at what a project holds.
 
 Each test gets its own project name and free host ports, and everything
 labelled with that project is removed afterwards (volumes included).
@@ -17,12 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import standin_image
-
 REPO = Path(__file__).resolve().parents[2]
 LABEL_PROJECT = "org.provisioner.project"
-
-pytestmark = pytest.mark.docker
 
 
 def free_port() -> int:
@@ -127,9 +124,3 @@ def container_of(client, project: str, service: str):
         filters={"label": [f"{LABEL_PROJECT}={project}", f"org.provisioner.service={service}"]},
     )
     return found
-
-
-POSTGRES = standin_image("postgres")
-REDIS = standin_image("redis")
-RABBITMQ = standin_image("rabbitmq")
-PYTHON = standin_image("python")
