@@ -1,7 +1,7 @@
 """Settings read once from the environment.
 
-Every knob is documented in README.md. Settings are a frozen dataclass so the
-Sanic worker processes (spawned, not forked) receive them by pickling.
+Every knob is documented in README.md. Settings are a frozen dataclass: the worker
+processes are forked (supervisor.py) and inherit them unchanged.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 REPLY_MODES = ("fixed", "echo", "filler", "script")
 DEFAULT_REPLY = "This is a mock response from the development inference engine."
@@ -74,6 +75,7 @@ class Settings:
     auto_tool_calls: bool = True
     graceful_shutdown_seconds: float = 1.0
     fast_path: bool = True
+    responses_stored: int = 1000  # stored Responses kept, oldest dropped first
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -84,7 +86,7 @@ class Settings:
                 seen.append(name)
         return tuple(seen)
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     @classmethod
@@ -123,6 +125,7 @@ class Settings:
             auto_tool_calls=_bool(env.get("MOCK_AUTO_TOOL_CALLS"), True),
             graceful_shutdown_seconds=_float(env, "MOCK_GRACEFUL_SHUTDOWN_SECONDS", 1.0),
             fast_path=_bool(env.get("MOCK_FAST_PATH"), True),
+            responses_stored=_int(env, "MOCK_RESPONSES_STORED", 1000),
         )
         settings.check()
         return settings
@@ -140,5 +143,7 @@ class Settings:
             raise ValueError("MOCK_FILLER_TOKENS must not be negative")
         if self.fail_first_status not in (429, 500, 502, 503):
             raise ValueError("MOCK_FAIL_FIRST_STATUS must be one of 429, 500, 502, 503")
+        if self.responses_stored < 1:
+            raise ValueError("MOCK_RESPONSES_STORED must be at least 1")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")

@@ -2,38 +2,28 @@
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
-import os
 from pathlib import Path
 
-_ALWAYS_IGNORED = {"__pycache__", ".git", ".pytest_cache", ".ruff_cache", ".mypy_cache"}
+from provisioner.dockerignore import context_files
+
+# Not worth a rebuild: caches that tools write into the source tree (Docker would send them).
+_CACHE_DIRS = frozenset({"__pycache__", ".git", ".pytest_cache", ".ruff_cache", ".mypy_cache"})
 
 
-def ignore_patterns(folder: Path) -> list[str]:
-    path = folder / ".dockerignore"
-    if not path.is_file():
-        return []
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [ln.strip().rstrip("/") for ln in lines if ln.strip() and not ln.startswith("#")]
-
-
-def folder_digest(folder: Path, extra: str = "") -> str | None:
-    """Names, modes and content of every file below `folder` (honouring .dockerignore)."""
+def folder_digest(folder: Path, extra: str = "", dockerfile: str = "Dockerfile") -> str | None:
+    """Names, modes and content of the files Docker would send from `folder` as a build
+    context (`.dockerignore` honoured, `dockerfile` always kept), less tool caches."""
     if not folder.is_dir():
         return None
-    patterns = ignore_patterns(folder)
     digest = hashlib.sha256(extra.encode())
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if d not in _ALWAYS_IGNORED)
-        for name in sorted(files):
-            path = Path(root, name)
-            relative = path.relative_to(folder).as_posix()
-            if name.endswith(".pyc") or any(fnmatch.fnmatch(relative, p) for p in patterns):
-                continue
-            digest.update(relative.encode() + b"\0")
-            digest.update(oct(path.stat().st_mode & 0o777).encode())
-            digest.update(path.read_bytes())
+    for relative in sorted(context_files(folder, dockerfile, skip=_CACHE_DIRS)):
+        if relative.endswith(".pyc"):
+            continue
+        path = folder / relative
+        digest.update(relative.encode() + b"\0")
+        digest.update(oct(path.stat().st_mode & 0o777).encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:24]
 
 
@@ -49,3 +39,16 @@ def file_digest(path: Path) -> str | None:
 
 def path_digest(path: Path) -> str | None:
     return folder_digest(path) if path.is_dir() else file_digest(path)
+
+
+class DiskContents:
+    """The ContentReader the core is given in real runs: this machine's files."""
+
+    def resolve(self, path: Path) -> Path:
+        return path.resolve()
+
+    def file_digest(self, path: Path) -> str | None:
+        return file_digest(path)
+
+    def folder_digest(self, folder: Path, salt: str, dockerfile: str = "Dockerfile") -> str | None:
+        return folder_digest(folder, salt, dockerfile)

@@ -6,9 +6,9 @@ import re
 from typing import Any
 
 MASK = "********"
-_SECRET_KEY = re.compile(
-    r"pass(word|wd)?|secret|token|api[_-]?key|private[_-]?key|credential", re.IGNORECASE
-)
+# A key is secret when it contains one of these words (`pass` covers password, passwd).
+_SECRET_WORDS = r"pass|secret|token|api[_-]?key|private[_-]?key|credential"
+_SECRET_KEY = re.compile(_SECRET_WORDS, re.IGNORECASE)
 # The password runs to the '@' that is followed by the host, so an unescaped '@' or '/'
 # inside the password is masked too rather than leaked.
 _URL_PASSWORD = re.compile(
@@ -17,11 +17,17 @@ _URL_PASSWORD = re.compile(
 )
 
 
-# `password=...`, `token=...` and the like in free text: key=value DSNs, query strings,
-# command output. Quoted values run to their closing quote.
+# `password=...`, `token=...` and the like in free text: key=value DSNs (libpq's too),
+# query strings, command output. Only secret keys match, so an ordinary `a=1,b` never
+# swallows the pair after it. Quoted values run to their closing quote; unquoted ones to
+# whitespace or `&` (a query string's separator; a password's own `&` is %26 there),
+# and so does a quote left open (`password="ab` in an error about that very line):
+# `,` and `;` may be part of a password, so `password=ab,cd` masks all of `ab,cd`.
 _KEY_VALUE = re.compile(
-    r"""\b(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)(?P<eq>\s*=\s*)"""
-    r"""(?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&;,'"]+)"""
+    rf"""\b(?P<key>(?:[A-Za-z_][A-Za-z0-9_.-]*?)?(?:{_SECRET_WORDS})[A-Za-z0-9_.-]*)"""
+    r"""(?P<eq>\s*=\s*)"""
+    r"""(?P<value>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^\s&]+)""",
+    re.IGNORECASE,
 )
 
 
@@ -38,8 +44,9 @@ def is_secret_key(key: str) -> bool:
 
 
 def mask_text(text: str) -> str:
-    """Passwords inside URLs, and values of secret-looking keys given as key=value, in free
-    text (error messages, DSNs, probe output)."""
+    """Passwords inside URLs, and values of secret-looking keys given as key=value or as
+    command-line flags, in free text (error messages, DSNs, probe output). The one masking
+    policy: everything printed goes through here or `mask_value`."""
     text = _URL_PASSWORD.sub(lambda m: m.group("head") + MASK, text)
     text = _FLAG_VALUE.sub(
         lambda m: (
@@ -50,11 +57,7 @@ def mask_text(text: str) -> str:
         text,
     )
     return _KEY_VALUE.sub(
-        lambda m: (
-            m.group("key") + m.group("eq") + MASK
-            if is_secret_key(m.group("key")) and m.group("value") != MASK
-            else m.group(0)
-        ),
+        lambda m: m.group(0) if m.group("value") == MASK else m.group("key") + m.group("eq") + MASK,
         text,
     )
 

@@ -11,12 +11,9 @@ import os
 
 import pytest
 
-STANDIN_PREFIX = os.environ.get("STANDIN_PREFIX", "provisioner-standin")
-
-
-def standin_image(name: str) -> str:
-    """Name of a locally built stand-in image (see .ci/images/build.sh)."""
-    return f"{STANDIN_PREFIX}/{name}:latest"
+# Fixtures for every folder (make_stack, project_name, migrations_copy, seeds_copy);
+# helpers are imported from tests.support, never from another folder's conftest.
+pytest_plugins = ["tests.support.docker_stacks", "tests.support.postgres"]
 
 
 @pytest.fixture(scope="session")

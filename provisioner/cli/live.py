@@ -8,6 +8,7 @@ then, so neither the no-op fast path nor piped runs pay for it.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import threading
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from provisioner.cli.progress import Progress
+from provisioner.core.desired import DesiredState
 from provisioner.core.probe_words import in_words
 from provisioner.masking import mask_text
 
@@ -29,6 +31,19 @@ def wants_live_view() -> bool:
         and not os.environ.get("CI")
         and os.environ.get("TERM", "") not in ("", "dumb")
     )
+
+
+def live_or_plain(desired: DesiredState, command: str) -> Progress:
+    """The live view on a terminal, plain lines otherwise. Use as a context manager."""
+    types = {n: getattr(s.service.healthcheck, "type", None) for n, s in desired.services.items()}
+    return progress_for(types, command)
+
+
+def cli_prefix(args: argparse.Namespace) -> list[str]:
+    """The global options this run was given, to repeat in suggested commands."""
+    prefix = [arg for path in args.files for arg in ("-f", str(path))]
+    prefix += [arg for path in args.env_files for arg in ("--env-file", str(path))]
+    return prefix + (["-p", args.project_name] if args.project_name else [])
 
 
 def progress_for(probe_types: dict[str, str | None], command: str) -> Progress:

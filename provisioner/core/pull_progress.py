@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 _STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
 _DONE_STATES = {"Pull complete", "Already exists", "Download complete"}
@@ -33,7 +34,7 @@ class PullProgress:
     _last_shown: float | None = None
     _last_line: str = ""
 
-    def update(self, event: dict, now: float) -> str | None:
+    def update(self, event: dict[str, Any], now: float) -> str | None:
         layer = event.get("id")
         status = str(event.get("status", ""))
         if layer and status and not status.startswith(("Pulling from", "Digest:", "Status:")):
@@ -77,7 +78,7 @@ class BuildProgress:
     _last_shown: float | None = None
     _last_step: int = 0
 
-    def update(self, event: dict, now: float) -> str | None:
+    def update(self, event: dict[str, Any], now: float) -> str | None:
         for text in str(event.get("stream", "")).splitlines():
             match = _STEP.match(text.strip())
             if match:

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -59,7 +60,6 @@ _FILE_RE = re.compile(r"^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*?)\.(up|down)\.sql$")
 _MAX_VERSION = 2**63 - 1
 _TX_CONTROL = {"BEGIN", "START", "COMMIT", "END", "ABORT"}
 _ROLLBACK_TO = re.compile(r"^rollback\s+(?:(?:work|transaction)\s+)?to\b", re.IGNORECASE)
-_KV_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 
 _CREATE_TRACKING = f"""
 CREATE TABLE IF NOT EXISTS {TRACKING_TABLE} (
@@ -95,12 +95,34 @@ class MigrationStatus:
     duration_ms: int | None = None
 
 
+@dataclass(frozen=True)
+class AcceptedChange:
+    """An applied migration whose edited file was accepted: new checksum recorded, not run."""
+
+    migration: Migration
+    old_checksum: str
+
+
 @dataclass
 class MigrateReport:
     applied: list[Migration]
     elapsed_s: float
     skipped: int = 0  # already applied
-    accepted: list[int] = field(default_factory=list)  # changed checksums recorded
+    accepted: list[AcceptedChange] = field(default_factory=list)
+    accept_unneeded: list[int] = field(default_factory=list)  # --accept-changed, unchanged
+
+    def accepted_lines(self) -> list[str]:
+        """What --accept-changed did, one line each, for the CLI to print."""
+        lines = [
+            f"accepted {a.migration.label}: checksum {a.old_checksum[:12]} -> "
+            f"{a.migration.checksum[:12]} recorded (the edit did not run)"
+            for a in self.accepted
+        ]
+        lines += [
+            f"--accept-changed {v}: nothing to accept (not applied, or unchanged)"
+            for v in self.accept_unneeded
+        ]
+        return lines
 
 
 @dataclass(frozen=True)
@@ -143,10 +165,10 @@ def discover(directory: Path) -> list[Migration]:
             )
         bucket[version] = (name, path)
     migrations: list[Migration] = []
-    for version, (name, down) in sorted(found["down"].items()):
+    for version, (name, down_file) in sorted(found["down"].items()):
         if version not in found["up"]:
             raise MigrationError(
-                f"Migration {display(down)} has no up file "
+                f"Migration {display(down_file)} has no up file "
                 f"({version:06d}_{name}.up.sql is missing)."
             )
     for version, (name, up) in sorted(found["up"].items()):
@@ -219,11 +241,14 @@ def migrate_up(
         applied = read_applied(conn)
         pending, to_accept = _plan_up(migrations, applied, to, accept)
         if not pending and not to_accept:  # the no-op path: no lock, no writes
-            return MigrateReport([], time.perf_counter() - started, skipped=len(applied))
+            return MigrateReport(
+                [], time.perf_counter() - started, len(applied), accept_unneeded=sorted(accept)
+            )
         with advisory_lock(dsn, MIGRATIONS_LOCK, lock_timeout_s, "migrations"):
             run(conn, _CREATE_TRACKING)
             applied = read_applied(conn)  # another run may have applied some meanwhile
             pending, to_accept = _plan_up(migrations, applied, to, accept)
+            accepted = [AcceptedChange(m, applied[m.version].checksum) for m in to_accept]
             for migration in to_accept:
                 run(
                     conn,
@@ -246,7 +271,8 @@ def migrate_up(
         done,
         time.perf_counter() - started,
         skipped=sum(1 for m in migrations if m.version in applied),
-        accepted=[m.version for m in to_accept],
+        accepted=accepted,
+        accept_unneeded=sorted(accept - {m.version for m in to_accept}),
     )
 
 
@@ -385,7 +411,7 @@ def run_file(
     text: str,
     transactional: bool,
     record: str,
-    record_params,  # Callable[[int], tuple]: parameters of `record` given the duration in ms
+    record_params: Callable[[int], tuple[Any, ...]],  # `record`'s parameters, given ms taken
 ) -> None:
     """Run one SQL file and its bookkeeping statement; MigrationError on any failure."""
     statements = split_statements(text)
@@ -501,7 +527,7 @@ def sql_error(
         line = error_line(
             text,
             offset,
-            diag.statement_position and int(diag.statement_position),
+            int(diag.statement_position) if diag.statement_position else None,
             diag.context,
             body,
         )
@@ -537,13 +563,8 @@ def connect(dsn: str, purpose: str) -> psycopg.Connection:
     except psycopg.Error as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
         raise MigrationError(
-            f"Cannot connect to the database {mask_dsn(dsn)}: {mask_dsn(reason)}"
+            f"Cannot connect to the database {mask_text(dsn)}: {mask_text(reason)}"
         ) from None
-
-
-def mask_dsn(text: str) -> str:
-    """Passwords in URL DSNs and in key=value DSNs."""
-    return _KV_PASSWORD.sub(lambda m: m.group(1) + "********", mask_text(text))
 
 
 def read_applied(conn: psycopg.Connection) -> dict[int, _Applied]:
@@ -573,7 +594,7 @@ def run(
 
 
 def _db_error(doing: str, exc: psycopg.Error) -> MigrationError:
-    reason = mask_dsn(" ".join(str(exc).split()) or type(exc).__name__)
+    reason = mask_text(" ".join(str(exc).split()) or type(exc).__name__)
     return MigrationError(f"Database error while {doing}: {reason}")
 
 

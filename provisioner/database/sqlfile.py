@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
-# On a line of its own (anywhere in the file, conventionally the first line).
-NO_TRANSACTION_MARKER = "-- provisioner:no-transaction"
+# `-- provisioner:no-transaction` on a line of its own (anywhere, conventionally first).
 _MARKER_RE = re.compile(r"^[ \t]*--[ \t]*provisioner:no-transaction[ \t]*$", re.MULTILINE)
 
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_\u0080-\uffff][A-Za-z0-9_\u0080-\uffff]*)?\$")
@@ -35,7 +35,7 @@ def normalize(text: str) -> str:
     return text.removeprefix("\ufeff").replace("\r\n", "\n")
 
 
-def read_sql(path) -> str:  # path: Path; untyped to keep this module import-light
+def read_sql(path: Path) -> str:
     return normalize(path.read_bytes().decode("utf-8"))
 
 
@@ -50,11 +50,6 @@ def has_no_transaction_marker(text: str) -> bool:
 def line_of(text: str, offset: int) -> int:
     """1-based line of a 0-based character offset."""
     return text.count("\n", 0, max(0, min(offset, len(text)))) + 1
-
-
-def line_of_position(text: str, position: int) -> int:
-    """1-based line of PostgreSQL's 1-based character `statement_position`."""
-    return line_of(text, position - 1)
 
 
 def line_text(text: str, line: int) -> str:

@@ -141,6 +141,9 @@ def observe(client: docker.DockerClient, desired: DesiredState) -> ObservedState
                 )
     volumes = call(api.volumes).get("Volumes") or []
     state.volumes = {v["Name"] for v in volumes}
+    state.project_volumes = {
+        v["Name"] for v in volumes if (v.get("Labels") or {}).get(LABEL_PROJECT) == project
+    }
     ours = set(desired.volumes.values())
     state.foreign_volumes = {
         v["Name"]
@@ -271,7 +274,9 @@ def create_container(client: docker.DockerClient, project: str, service: Desired
     exposed = []
     for spec in service.service.ports:
         key = f"{spec.target}/{spec.protocol}"
-        binding = (spec.host_ip, spec.published) if spec.published else (spec.host_ip,)
+        binding: tuple[str, ...] = (
+            (spec.host_ip, spec.published) if spec.published else (spec.host_ip,)  # type: ignore[assignment]
+        )
         port_bindings.setdefault(key, []).append(binding)
         exposed.append((spec.target, spec.protocol))
     mounts = []
@@ -371,13 +376,6 @@ def remove_networks(client: docker.DockerClient, names: Iterable[str]) -> None:
 def project_volumes(client: docker.DockerClient, project: str) -> list[str]:
     data = call(client.api.volumes, filters={"label": f"{LABEL_PROJECT}={project}"})
     return sorted(v["Name"] for v in data.get("Volumes") or [])
-
-
-def project_networks(client: docker.DockerClient, project: str) -> list[str]:
-    return sorted(
-        n["Name"]
-        for n in call(client.api.networks, filters={"label": f"{LABEL_PROJECT}={project}"})
-    )
 
 
 def remove_volume(client: docker.DockerClient, name: str) -> None:

@@ -1,4 +1,4 @@
-"""`${VAR}` interpolation as docker compose does it, and env-file parsing.
+"""`${VAR}` interpolation as docker compose does it (env files: envfile.py).
 
 Supported: `$VAR`, `${VAR}`, `${VAR:-default}` (unset or empty), `${VAR-default}`
 (unset), `${VAR:?message}`, `${VAR?message}`, and `$$` for a literal `$`.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from provisioner.errors import SpecError
@@ -92,28 +91,3 @@ def interpolate(document: Any, env: Mapping[str, str], location: Location | None
             where = f"{location}: " if location else ""
             raise SpecError(f"{where}{exc}; write '$$' for a literal '$'.") from None
     return document
-
-
-_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
-
-
-def parse_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines; '#' comments; optional quotes; 'export ' prefix allowed."""
-    values: dict[str, str] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read env file ({exc.strerror}).") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        match = _ENV_LINE.match(line)
-        if not match:
-            raise SpecError(f"{path}, line {number}: expected KEY=VALUE, got '{line.strip()}'.")
-        key, value = match.groups()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
-    return values

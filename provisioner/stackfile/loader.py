@@ -6,6 +6,7 @@ the field, and what is allowed.
 
 from __future__ import annotations
 
+import copy
 import os
 import types
 import typing
@@ -17,8 +18,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from provisioner.errors import SpecError
+from provisioner.stackfile.envfile import read_env_file
 from provisioner.stackfile.graph import find_cycle
-from provisioner.stackfile.interpolate import interpolate, parse_env_file
+from provisioner.stackfile.interpolate import interpolate
 from provisioner.stackfile.spec import ReferenceProblem, Stack, check_references, did_you_mean
 from provisioner.stackfile.yamlsource import (
     Location,
@@ -41,6 +43,8 @@ class LoadedStack:
     project_dir: Path
     files: tuple[Path, ...]
     document: Any = field(repr=False, compare=False)
+    # The merged document before `${VAR}` interpolation: exports keep variable references.
+    template: Any = field(default=None, repr=False, compare=False)
 
     def location(self, *path: Any) -> Location | None:
         return location_of(self.document, path)
@@ -51,6 +55,7 @@ def load_environment(
 ) -> dict[str, str]:
     """Env files first, then the process environment (`environ`, default os.environ), which
     wins (compose's order)."""
+    process = os.environ if environ is None else environ
     values: dict[str, str] = {}
     files = list(env_files)
     if not files and (project_dir / ".env").is_file():
@@ -58,8 +63,8 @@ def load_environment(
     for env_file in files:
         if not env_file.is_file():
             raise SpecError(f"{env_file}: env file not found.")
-        values.update(parse_env_file(env_file))
-    values.update(os.environ if environ is None else environ)
+        values.update(read_env_file(env_file, process))
+    values.update(process)
     return values
 
 
@@ -75,6 +80,7 @@ def load_stack(
     env = load_environment(env_files, project_dir, environ)
 
     merged: Any = None
+    template: Any = None
     for path in paths:
         document = load_yaml_file(path, label=str(path))
         if document is None:
@@ -85,6 +91,9 @@ def load_stack(
                 f"{where}: the top level must be a mapping with 'project' and 'services', "
                 f"not {'a list' if isinstance(document, list) else 'a single value'}."
             )
+        raw: Any = copy.deepcopy(document)
+        raw = _normalise(raw)
+        template = raw if template is None else merge(template, raw)
         document = _normalise(interpolate(document, env))
         merged = document if merged is None else merge(merged, document)
     if project_name:
@@ -110,7 +119,7 @@ def load_stack(
                 + "; remove one of these depends_on entries",
             )
         )
-    return LoadedStack(stack, project_dir, tuple(paths), merged)
+    return LoadedStack(stack, project_dir, tuple(paths), merged, template)
 
 
 # ---- merging --------------------------------------------------------------------------
@@ -130,13 +139,14 @@ def _normalise(document: SourcedDict) -> SourcedDict:
                 service[key] = _list_to_mapping(value, key)
         if isinstance(service.get("build"), str):
             build = SourcedDict(context=service["build"])
-            build.location = service.locations.get("build")
-            build.locations["context"] = build.location
+            build.location = getattr(service, "locations", {}).get("build")
+            if build.location is not None:
+                build.locations["context"] = build.location
             service["build"] = build
     return document
 
 
-def _list_to_mapping(items: SourcedList | list, key: str) -> SourcedDict | list:
+def _list_to_mapping(items: SourcedList | list[Any], key: str) -> SourcedDict | list[Any]:
     result = SourcedDict()
     result.location = getattr(items, "location", None)
     locations = getattr(items, "locations", [None] * len(items))
@@ -163,7 +173,7 @@ def merge(base: Any, override: Any, path: tuple[str, ...] = ()) -> Any:
         for key, value in override.items():
             result[key] = merge(base[key], value, (*path, str(key))) if key in base else value
             if key in getattr(override, "locations", {}):
-                result.locations[key] = override.locations[key]
+                result.locations[key] = getattr(override, "locations", {})[key]
         return result
     if isinstance(base, list) and isinstance(override, list) and len(path) == 3:
         if path[2] == "ports":
@@ -181,7 +191,7 @@ def _replaced_whole(path: tuple[str, ...]) -> bool:
     return len(path) == 3 and path[0] == "services" and path[2] == "healthcheck"
 
 
-def _located(items: list) -> list[tuple[Any, Location | None]]:
+def _located(items: list[Any]) -> list[tuple[Any, Location | None]]:
     """(item, location) pairs, so filtering a list keeps each item's own file and line."""
     return list(zip(items, getattr(items, "locations", [None] * len(items)), strict=True))
 
@@ -213,8 +223,8 @@ def format_validation_error(exc: ValidationError, document: Any, files: Sequence
     errors = exc.errors(include_url=False)
     lines = []
     for error in errors[:MAX_ERRORS_SHOWN]:
-        model_path, doc_path, allowed = _walk(error["loc"])
-        location = location_of(document, doc_path) or Location(str(files[0]), 1)
+        doc_path, allowed = _walk(error["loc"])
+        location = location_of(document, tuple(doc_path)) or Location(str(files[0]), 1)
         lines.append(f"{location}: {_dotted(doc_path)}: {_describe(error, allowed, doc_path)}")
     more = len(errors) - MAX_ERRORS_SHOWN
     if more > 0:
@@ -233,7 +243,7 @@ def _dotted(path: Sequence[Any]) -> str:
 
 
 def _describe(error: Mapping[str, Any], allowed: list[str] | None, path: Sequence[Any]) -> str:
-    kind, message = error["type"], error["msg"]
+    kind, message = str(error["type"]), str(error["msg"])
     key = path[-1] if path else ""
     if kind == "extra_forbidden":
         hint = did_you_mean(str(key), allowed or [])
@@ -256,11 +266,11 @@ def _describe(error: Mapping[str, Any], allowed: list[str] | None, path: Sequenc
     return message
 
 
-def _walk(loc: Sequence[Any]) -> tuple[list[Any], list[Any], list[str] | None]:
+def _walk(loc: Sequence[Any]) -> tuple[list[Any], list[str] | None]:
     """Follow pydantic's error location through the Stack model.
 
-    Returns the model path, the document path (without union tags, which are
-    not keys in the file) and the field names allowed at the last step.
+    Returns the document path (without union tags, which are not keys in the file)
+    and the field names allowed at the last step.
     """
     current: Any = Stack
     doc_path: list[Any] = []
@@ -286,7 +296,7 @@ def _walk(loc: Sequence[Any]) -> tuple[list[Any], list[Any], list[str] | None]:
         else:
             doc_path.append(step)
             current = None
-    return list(loc), doc_path, parent_fields
+    return doc_path, parent_fields
 
 
 def _unwrap(annotation: Any) -> Any:

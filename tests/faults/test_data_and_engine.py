@@ -14,8 +14,9 @@ import psycopg
 import pytest
 import redis
 
-from .conftest import assert_converged, background, free_port, project_state
-from .stacks import data_stack, interrupt_stack
+from tests.support.docker_stacks import free_port
+from tests.support.runs import assert_converged, background, project_state
+from tests.support.stacks import data_stack, interrupt_stack
 
 pytestmark = pytest.mark.docker
 SERVICES = {"postgres", "redis", "rabbitmq"}

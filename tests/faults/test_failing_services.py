@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from .conftest import PYTHON, REDIS, container_of, free_port
-from .stacks import slow_http_command
+from tests.support.docker_stacks import container_of, free_port
+from tests.support.images import PYTHON, REDIS
+from tests.support.stacks import slow_http_command
 
 pytestmark = pytest.mark.docker
 

@@ -7,8 +7,9 @@ import signal
 
 import pytest
 
-from .conftest import assert_converged, background, free_port, project_state
-from .stacks import interrupt_stack
+from tests.support.docker_stacks import free_port
+from tests.support.runs import assert_converged, background, project_state
+from tests.support.stacks import interrupt_stack
 
 pytestmark = pytest.mark.docker
 SERVICES = {"redis", "slow", "app"}

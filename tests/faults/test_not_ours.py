@@ -8,7 +8,9 @@ import json
 
 import pytest
 
-from .conftest import REDIS, assert_converged, free_port, project_state
+from tests.support.docker_stacks import free_port
+from tests.support.images import REDIS
+from tests.support.runs import assert_converged, project_state
 
 pytestmark = pytest.mark.docker
 

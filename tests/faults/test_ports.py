@@ -8,7 +8,9 @@ import socket
 
 import pytest
 
-from .conftest import REDIS, free_port, project_state
+from tests.support.docker_stacks import free_port
+from tests.support.images import REDIS
+from tests.support.runs import project_state
 
 pytestmark = pytest.mark.docker
 

@@ -12,7 +12,9 @@ import sys
 
 import pytest
 
-from .conftest import POSTGRES, REDIS, free_port, project_state
+from tests.support.docker_stacks import free_port
+from tests.support.images import POSTGRES, REDIS
+from tests.support.runs import project_state
 
 pytestmark = pytest.mark.docker
 

@@ -14,9 +14,8 @@ import psycopg
 import pytest
 import redis
 
-from tests.conftest import standin_image
-
-from .conftest import REPO, Stack, cleanup_project, container_of, free_port
+from tests.support.docker_stacks import REPO, Stack, cleanup_project, container_of, free_port
+from tests.support.images import standin_image
 
 pytestmark = pytest.mark.docker
 

@@ -10,7 +10,8 @@ import sys
 
 import pytest
 
-from .conftest import RABBITMQ, REDIS, free_port
+from tests.support.docker_stacks import free_port
+from tests.support.images import RABBITMQ, REDIS
 
 pytestmark = pytest.mark.docker
 

@@ -1,7 +1,7 @@
 """Offline for real: a bundle written on a connected engine, loaded into a second engine
 that has never seen an image, every registry down, `apply` to healthy.
 
-The second engine is a private dockerd (registry_support.SecondEngine) so the shared one
+The second engine is a private dockerd (tests/support/registries.py) so the shared one
 is not disturbed. The stack's images carry the name of a registry that is not running.
 """
 
@@ -15,8 +15,9 @@ import psycopg
 import pytest
 import redis
 
-from .conftest import POSTGRES, REDIS, cleanup_project, free_port
-from .registry_support import Registry, SecondEngine, remove_image
+from tests.support.docker_stacks import cleanup_project, free_port
+from tests.support.images import POSTGRES, REDIS
+from tests.support.registries import Registry, SecondEngine, remove_image
 
 pytestmark = pytest.mark.docker
 

@@ -8,37 +8,10 @@ import psycopg
 import pytest
 import redis
 
-from .conftest import POSTGRES, REDIS, container_of, free_port
+from tests.support.docker_stacks import container_of, free_port
+from tests.support.stacks import two_service_stack
 
 pytestmark = pytest.mark.docker
-
-
-def two_service_stack(redis_port: int, pg_port: int, redis_env: str = "one") -> str:
-    return f"""
-project: PROJECT
-services:
-  redis:
-    image: {REDIS}
-    command: redis-server --appendonly yes
-    environment:
-      FOO: {redis_env}
-    ports: ["{redis_port}:6379"]
-    volumes: [redis_data:/data]
-    healthcheck: {{type: redis, timeout: 60s}}
-  postgres:
-    image: {POSTGRES}
-    environment:
-      POSTGRES_USER: app
-      POSTGRES_PASSWORD: secret_pw
-      POSTGRES_DB: app
-    ports: ["{pg_port}:5432"]
-    volumes: [pg_data:/var/lib/postgresql/data]
-    healthcheck: {{type: postgres, user: app, password: secret_pw, database: app}}
-    stop_grace_period: 20s
-volumes:
-  redis_data:
-  pg_data:
-"""
 
 
 @pytest.fixture

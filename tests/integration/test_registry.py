@@ -17,8 +17,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from .conftest import REDIS, container_of, free_port
-from .registry_support import (
+from tests.support.docker_stacks import container_of, free_port
+from tests.support.images import REDIS
+from tests.support.registries import (
     SHARED_REGISTRY,
     Registry,
     docker_config,

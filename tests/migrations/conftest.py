@@ -8,20 +8,15 @@ port, and removed at the end with its volume.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.conftest import standin_image
+from tests.support.images import standin_image
 
-REPO = Path(__file__).resolve().parents[2]
-MIGRATIONS = REPO / "migrations"
-SEEDS = REPO / "seeds"
 LABELS = {"org.provisioner.test": "migrations"}
 USER = "mig_test"
 PASSWORD = "mig_test_pw"
@@ -101,28 +96,3 @@ def database(pg_server: str) -> Iterator[str]:
     yield pg_server.rsplit("/", 1)[0] + f"/{name}"
     with psycopg.connect(pg_server, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def migrations_copy(tmp_path: Path) -> Path:
-    """A copy of the repository's migrations to add or edit files in."""
-    target = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS, target)
-    return target
-
-
-@pytest.fixture
-def seeds_copy(tmp_path: Path) -> Path:
-    target = tmp_path / "seeds"
-    shutil.copytree(SEEDS, target)
-    return target
-
-
-def query(dsn: str, sql: str, params: tuple = ()) -> list[tuple]:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def scalar(dsn: str, sql: str, params: tuple = ()):
-    rows = query(dsn, sql, params)
-    return rows[0][0] if rows else None

@@ -18,8 +18,7 @@ from provisioner.database.migrations import (
     migration_status,
 )
 from provisioner.errors import MigrationError
-
-from .conftest import MIGRATIONS, query, scalar
+from tests.support.postgres import MIGRATIONS, query, scalar
 
 pytestmark = pytest.mark.docker
 
@@ -171,10 +170,18 @@ def test_edited_migration_is_refused_then_accepted(database: str, migrations_cop
     states = {s.version: s.state for s in migration_status(database, migrations_copy)}
     assert states == {1: "applied", 2: "applied", 3: "applied", 4: "changed", 5: "applied"}
 
-    report = migrate_up(database, migrations_copy, accept_changed=[4])
-    assert report.applied == [] and report.accepted == [4]  # recorded, not re-run
+    old = scalar(database, f"SELECT checksum FROM {TRACKING_TABLE} WHERE version = 4")
+    report = migrate_up(database, migrations_copy, accept_changed=[4, 5])
+    assert report.applied == []  # recorded, not re-run
+    new = discover(migrations_copy)[3].checksum
+    assert [(a.migration.version, a.old_checksum) for a in report.accepted] == [(4, old)]
+    assert report.accepted_lines() == [
+        f"accepted 000004_model_mappings: checksum {old[:12]} -> {new[:12]} recorded "
+        "(the edit did not run)",
+        "--accept-changed 5: nothing to accept (not applied, or unchanged)",
+    ]
     stored = scalar(database, f"SELECT checksum FROM {TRACKING_TABLE} WHERE version = 4")
-    assert stored == discover(migrations_copy)[3].checksum
+    assert stored == new
     assert migrate_up(database, migrations_copy).applied == []
 
 

@@ -10,8 +10,7 @@ import pytest
 from provisioner.database.migrations import migrate_up
 from provisioner.database.seeds import pending_seeds, run_seeds
 from provisioner.errors import MigrationError
-
-from .conftest import MIGRATIONS, SEEDS, query, scalar
+from tests.support.postgres import MIGRATIONS, SEEDS, query, scalar
 
 pytestmark = pytest.mark.docker
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.docker
 
 
 def test_dockerfile_builds_and_serves(docker_client) -> None:
-    from tests.conftest import standin_image
+    from tests.support.images import standin_image
 
     base = standin_image("python")
     tag = f"mock-inference-test:{uuid.uuid4().hex[:8]}"

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fake_contents import FakeContents
+from tests.support.stacks import DEMO_STACK
+
 
 @pytest.fixture
 def write(tmp_path: Path):
@@ -21,38 +24,17 @@ def write(tmp_path: Path):
     return _write
 
 
-STACK = """
-project: demo
-services:
-  db:
-    image: postgres:15
-    environment:
-      POSTGRES_PASSWORD: secret
-      POSTGRES_USER: app
-    ports: ["5432:5432"]
-    volumes: [data:/var/lib/postgresql/data]
-    healthcheck: {type: postgres, user: app, password: secret}
-  web:
-    build: ./web
-    depends_on:
-      db: {condition: service_healthy}
-    ports: ["8000:8000"]
-  cache:
-    image: redis:7
-volumes:
-  data:
-"""
-
-
 @pytest.fixture
 def make_desired(tmp_path: Path):
-    """make_desired(text=STACK, **environ) -> DesiredState, with bind-mount digests stubbed."""
+    """make_desired(text=DEMO_STACK, contents=FakeContents()) -> DesiredState, no file reads."""
     from provisioner.core.desired import resolve
     from provisioner.stackfile.loader import load_stack
 
-    def _make(text: str = STACK, name: str = "stack.yaml"):
+    def _make(
+        text: str = DEMO_STACK, name: str = "stack.yaml", contents: FakeContents | None = None
+    ):
         path = tmp_path / name
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return resolve(load_stack([path], environ={}), digest=lambda _path: None)
+        return resolve(load_stack([path], environ={}), contents or FakeContents())
 
     return _make

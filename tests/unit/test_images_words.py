@@ -10,6 +10,7 @@ from provisioner.cli.closing import closing_note
 from provisioner.core.desired import resolve
 from provisioner.engine.images import _pull_message, split_reference
 from provisioner.stackfile.loader import load_stack
+from tests.support.fake_contents import FakeContents
 
 
 @pytest.mark.parametrize(
@@ -65,7 +66,7 @@ services:
     urls: {RABBITMQ_MANAGEMENT_URL: "http://localhost:15672"}
 """
     )
-    desired = resolve(load_stack([tmp_path / "stack.yaml"], environ={}))
+    desired = resolve(load_stack([tmp_path / "stack.yaml"], environ={}), FakeContents())
     note = closing_note(desired, tmp_path / ".env.local", False, ["-f", "my stack.yaml"])
     assert "RabbitMQ management UI: http://localhost:15672  login dev / " in note
     assert "hunter2" not in note

@@ -1,4 +1,4 @@
-"""`${VAR}` interpolation and env-file parsing."""
+"""`${VAR}` interpolation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from provisioner.stackfile.interpolate import (
     MissingVariable,
     interpolate,
     interpolate_string,
-    parse_env_file,
 )
 from provisioner.stackfile.yamlsource import Location, load_yaml_text
 
@@ -89,44 +88,3 @@ def test_invalid_reference_error_names_location():
     document = load_yaml_text("a:\n  - ok\n  - ${BROKEN\n", "f.yaml")
     with pytest.raises(SpecError, match=r"^f\.yaml, line 3: invalid variable reference"):
         interpolate(document, {})
-
-
-def test_parse_env_file(tmp_path):
-    path = tmp_path / "x.env"
-    path.write_text(
-        "# comment\n"
-        "\n"
-        "PLAIN=value\n"
-        "export EXPORTED=1\n"
-        "  SPACED = padded  \n"
-        'DOUBLE="quoted # not a comment"\n'
-        "SINGLE='single'\n"
-        "COMMENTED=value # trailing comment\n"
-        "EQUALS=a=b\n"
-        "EMPTY=\n"
-        "URL=postgres://u:p@h:5432/db?sslmode=disable\n",
-        encoding="utf-8",
-    )
-    assert parse_env_file(path) == {
-        "PLAIN": "value",
-        "EXPORTED": "1",
-        "SPACED": "padded",
-        "DOUBLE": "quoted # not a comment",
-        "SINGLE": "single",
-        "COMMENTED": "value",
-        "EQUALS": "a=b",
-        "EMPTY": "",
-        "URL": "postgres://u:p@h:5432/db?sslmode=disable",
-    }
-
-
-def test_parse_env_file_rejects_garbage_with_line(tmp_path):
-    path = tmp_path / "x.env"
-    path.write_text("A=1\n\nnot an assignment\n", encoding="utf-8")
-    with pytest.raises(SpecError, match=r"x\.env, line 3: expected KEY=VALUE"):
-        parse_env_file(path)
-
-
-def test_parse_env_file_missing(tmp_path):
-    with pytest.raises(SpecError, match="cannot read env file"):
-        parse_env_file(tmp_path / "absent.env")

@@ -405,6 +405,36 @@ def test_bad_env_file_line_names_file_and_line(write):
     assert f"{env_file}, line 2" in str(info.value)
 
 
+def test_env_file_quotes_comments_and_escapes_as_compose(write):
+    stack_file = write(
+        "stack.yaml",
+        "project: demo\nservices: {web: {image: x, environment: "
+        "{A: '${A}', B: '${B}', C: '${C}', D: '${D}', E: '${E}'}}}\n",
+    )
+    env_file = write(
+        "quotes.env",
+        'A="quoted" # note\n'
+        "B='single' # note\n"
+        'C="say \\"hi\\"\\tthere"\n'
+        'D="two\nlines"\n'
+        "E=${A}-${UNSET:-fallback}\n",
+    )
+    environment = load_stack([stack_file], [env_file], environ={}).stack.services["web"].environment
+    assert environment["A"] == "quoted"
+    assert environment["B"] == "single"
+    assert environment["C"] == 'say "hi"\tthere'
+    assert environment["D"] == "two\nlines"
+    assert environment["E"] == "quoted-fallback"
+
+
+def test_env_file_error_after_a_multiline_value_names_the_right_line(write):
+    stack_file = write("stack.yaml", "project: demo\nservices: {web: {image: x}}\n")
+    env_file = write("bad.env", 'A="one\ntwo"\nB=1\nnot an assignment\n')
+    with pytest.raises(SpecError) as info:
+        load_stack([stack_file], [env_file], environ={})
+    assert f"{env_file}, line 4: expected KEY=VALUE, got 'not an assignment'" in str(info.value)
+
+
 # ---- override merging ---------------------------------------------------------------------
 
 BASE = """

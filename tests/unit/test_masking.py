@@ -123,3 +123,24 @@ def test_secret_flags_in_command_lists():
     ]
     assert mask_value("command", ["app", "--password=x"]) == ["app", f"--password={MASK}"]
     assert mask_value("command", argv, show=True) == argv
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("password=ab,cd", f"password={MASK}"),
+        ("password=ab;cd", f"password={MASK}"),
+        ("host=h password=ab,cd user=u", f"host=h password={MASK} user=u"),
+        ("a=1,password=x,y", f"a=1,password={MASK}"),  # an ordinary pair swallows nothing
+        ("db?sslmode=disable&password=p,q&x=1", f"db?sslmode=disable&password={MASK}&x=1"),
+        ("password = 'a b,c' port=1", f"password = {MASK} port=1"),
+        ('PGPASSWORD="x y" psql', f"PGPASSWORD={MASK} psql"),
+        ("keyspace=a,b", "keyspace=a,b"),
+        (
+            "line 2: expected KEY=VALUE, got 'PASSWORD=\"ab'.",
+            f"line 2: expected KEY=VALUE, got 'PASSWORD={MASK}",
+        ),
+    ],
+)
+def test_key_value_secrets_are_masked_whole(text, expected):
+    assert mask_text(text) == expected

@@ -1,4 +1,5 @@
-"""Fixtures for tests against a real Docker engine and the stand-in images.
+"""Stacks run with the CLI against a real Docker engine (a pytest plugin: `make_stack`,
+`project_name`), and helpers to look at what a project holds.
 
 Each test gets its own project name and free host ports, and everything
 labelled with that project is removed afterwards (volumes included).
@@ -17,12 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import standin_image
-
 REPO = Path(__file__).resolve().parents[2]
 LABEL_PROJECT = "org.provisioner.project"
-
-pytestmark = pytest.mark.docker
 
 
 def free_port() -> int:
@@ -66,6 +63,19 @@ class Stack:
                 f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
             )
         return result
+
+    def run_python(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """python ARGS (e.g. -X importtime -m provisioner ...), the stack file appended."""
+        module_at = args.index("provisioner") + 1 if "provisioner" in args else len(args)
+        argv = [*args[:module_at], "-f", str(self.file), *args[module_at:]]
+        return subprocess.run(
+            [sys.executable, *argv],
+            cwd=self.directory,
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -114,9 +124,3 @@ def container_of(client, project: str, service: str):
         filters={"label": [f"{LABEL_PROJECT}={project}", f"org.provisioner.service={service}"]},
     )
     return found
-
-
-POSTGRES = standin_image("postgres")
-REDIS = standin_image("redis")
-RABBITMQ = standin_image("rabbitmq")
-PYTHON = standin_image("python")

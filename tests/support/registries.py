@@ -25,7 +25,7 @@ from pathlib import Path
 
 import docker
 
-from .conftest import free_port
+from tests.support.docker_stacks import free_port
 
 SHARED_REGISTRY = os.environ.get("PROVISIONER_TEST_REGISTRY", "127.0.0.1:5001")
 

@@ -14,13 +14,11 @@ from provisioner.database.sqlfile import (
     checksum,
     error_line,
     has_no_transaction_marker,
-    line_of_position,
     plpgsql_line,
     split_statements,
 )
 from provisioner.errors import MigrationError
-
-from .conftest import MIGRATIONS, SEEDS
+from tests.support.postgres import MIGRATIONS, SEEDS
 
 
 def write(directory: Path, name: str, text: str = "SELECT 1;\n") -> Path:
@@ -152,11 +150,15 @@ def test_marker_detection(text: str, expected: bool):
 
 def test_position_to_line():
     text = "SELECT 1;\nSELECT 2;\n  selec x;\n"
-    assert line_of_position(text, 1) == 1
-    assert line_of_position(text, 10) == 1  # the newline ends line 1
-    assert line_of_position(text, 11) == 2
-    assert line_of_position(text, text.index("selec") + 1) == 3
-    assert line_of_position(text, 10_000) == 4  # past the end: clamp
+
+    def line(position: int) -> int:  # PostgreSQL's 1-based position in the whole file
+        return error_line(text, 0, position, None, text)
+
+    assert line(1) == 1
+    assert line(10) == 1  # the newline ends line 1
+    assert line(11) == 2
+    assert line(text.index("selec") + 1) == 3
+    assert line(10_000) == 4  # past the end: clamp
 
 
 def test_plpgsql_line_from_context():
@@ -245,3 +247,15 @@ def test_seed_variables():
         resolve_variables({"dev_api_key_sha256": "x"})
     with pytest.raises(MigrationError, match="too short"):
         resolve_variables({"dev_api_key": "short"})
+
+
+def test_connection_errors_mask_key_value_dsn_passwords_whole():
+    from provisioner.database.migrations import connect
+
+    # Nothing listens on port 1: psycopg fails at once, and its message names the DSN.
+    dsn = "host=127.0.0.1 port=1 user=u password=ab,cd dbname=x connect_timeout=2"
+    with pytest.raises(MigrationError) as info:
+        connect(dsn, "test")
+    message = str(info.value)
+    assert "ab,cd" not in message and ",cd" not in message
+    assert "password=********" in message

@@ -1,8 +1,31 @@
-"""Small stacks shared by the fault tests (PROJECT is replaced by make_stack)."""
+"""Small stacks shared by the tests. In the Docker ones PROJECT is replaced by make_stack."""
 
 from __future__ import annotations
 
-from .conftest import POSTGRES, PYTHON, RABBITMQ, REDIS
+from tests.support.images import POSTGRES, PYTHON, RABBITMQ, REDIS
+
+# The pure tests' stack: resolved and planned, never run.
+DEMO_STACK = """
+project: demo
+services:
+  db:
+    image: postgres:15
+    environment:
+      POSTGRES_PASSWORD: secret
+      POSTGRES_USER: app
+    ports: ["5432:5432"]
+    volumes: [data:/var/lib/postgresql/data]
+    healthcheck: {type: postgres, user: app, password: secret}
+  web:
+    build: ./web
+    depends_on:
+      db: {condition: service_healthy}
+    ports: ["8000:8000"]
+  cache:
+    image: redis:7
+volumes:
+  data:
+"""
 
 
 def slow_http_command(delay: float, port: int = 8080) -> str:
@@ -83,4 +106,33 @@ volumes:
   postgres_data:
   redis_data:
   rabbitmq_data:
+"""
+
+
+def two_service_stack(redis_port: int, pg_port: int, redis_env: str = "one") -> str:
+    """redis and postgres (a smaller data_stack): apply, diff and destroy cycles."""
+    return f"""
+project: PROJECT
+services:
+  redis:
+    image: {REDIS}
+    command: redis-server --appendonly yes
+    environment:
+      FOO: {redis_env}
+    ports: ["{redis_port}:6379"]
+    volumes: [redis_data:/data]
+    healthcheck: {{type: redis, timeout: 60s}}
+  postgres:
+    image: {POSTGRES}
+    environment:
+      POSTGRES_USER: app
+      POSTGRES_PASSWORD: secret_pw
+      POSTGRES_DB: app
+    ports: ["{pg_port}:5432"]
+    volumes: [pg_data:/var/lib/postgresql/data]
+    healthcheck: {{type: postgres, user: app, password: secret_pw, database: app}}
+    stop_grace_period: 20s
+volumes:
+  redis_data:
+  pg_data:
 """
