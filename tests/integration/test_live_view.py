@@ -29,6 +29,8 @@ services:
   rabbitmq:
     image: {RABBITMQ}
     hostname: rabbitmq
+    # Starts 6 s late, so the wait is surely slow (past live.SLOW_WAIT_S) on any machine.
+    command: ["sh", "-c", "sleep 6; exec docker-entrypoint.sh rabbitmq-server"]
     environment: {{RABBITMQ_DEFAULT_USER: dev, RABBITMQ_DEFAULT_PASS: pw_not_shown}}
     ports: ["{amqp_port}:5672", "{ui_port}:15672"]
     healthcheck: {{type: amqp, user: dev, password: pw_not_shown, timeout: 180s}}

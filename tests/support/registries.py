@@ -3,7 +3,8 @@
 `Registry` runs Debian's docker-registry (distribution 2.8) on a free 127.0.0.1 port with
 its own storage, optionally behind htpasswd. `SecondEngine` runs a private dockerd (own
 data root, exec root, socket, pid file; no iptables, its own address pool) that has
-never seen any image: the "new laptop" of the offline test.
+never seen any image: the "new laptop" of the offline test. It gets its own bridge
+interface (never `--bridge=none`, which deletes the host's docker0).
 """
 
 from __future__ import annotations
@@ -143,10 +144,20 @@ class SecondEngine:
         self.socket = root / "docker.sock"
         self.host = f"unix://{self.socket}"
         self.process: subprocess.Popen[bytes] | None = None
+        # Its own default bridge, made here: `--bridge=none` would make dockerd delete the
+        # host's docker0 at start-up, taking the shared engine's default network with it.
+        self.bridge = f"prv{uuid.uuid4().hex[:8]}"
 
     def start(self) -> SecondEngine:
         for name in ("data", "exec"):
             (self.root / name).mkdir(parents=True, exist_ok=True)
+        octet = int(self.bridge[3:5], 16)  # a /24 in 10.214.0.0/16, unlikely to collide
+        for command in (
+            ["ip", "link", "add", self.bridge, "type", "bridge"],
+            ["ip", "addr", "add", f"10.214.{octet}.1/24", "dev", self.bridge],
+            ["ip", "link", "set", self.bridge, "up"],
+        ):
+            subprocess.run(command, check=True, capture_output=True)
         log = open(self.root / "dockerd.log", "ab")  # noqa: SIM115 - the process keeps it
         self.process = subprocess.Popen(
             [
@@ -155,7 +166,7 @@ class SecondEngine:
                 f"--exec-root={self.root / 'exec'}",
                 f"--pidfile={self.root / 'dockerd.pid'}",
                 f"--host={self.host}",
-                "--bridge=none",
+                f"--bridge={self.bridge}",
                 "--iptables=false",
                 "--ip6tables=false",
                 "--default-address-pool=base=10.213.0.0/16,size=24",
@@ -191,4 +202,5 @@ class SecondEngine:
                 self.process.kill()
                 self.process.wait(10)
         subprocess.run(["umount", "-R", str(self.root / "exec")], capture_output=True)
+        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
         shutil.rmtree(self.root, ignore_errors=True)
