@@ -9,8 +9,9 @@ from sanic import Sanic
 
 from . import errors
 from .config import Settings
+from .messages.errors import reshape as anthropic_shape
 from .peers import Peers, serve_own
-from .routes import chat, completions, embeddings, models, ops
+from .routes import chat, completions, embeddings, messages, models, ops
 from .state import State
 
 APP_NAME = "mock_inference"
@@ -38,10 +39,12 @@ def create_app(
 
     state = State(settings, counters)
     app.ctx.state = state
-    errors.register(app)
+    # Errors on the Messages routes (Sanic's 404/405/413 included) in Anthropic's shape.
+    errors.register(app, dialects=(("/v1/messages", anthropic_shape),))
     chat.register(app, state)
     completions.register(app, state)
     embeddings.register(app, state)
+    messages_api = messages.register(app, state)
     models.register(app, state)
     ops.register(app, state, peers)
     if settings.fast_path:
@@ -50,6 +53,8 @@ def create_app(
             b"/v1/chat/completions": partial(chat.answer_now, state),
             b"/v1/completions": partial(completions.answer_now, state),
             b"/v1/embeddings": partial(embeddings.answer_now, state),
+            b"/v1/messages": messages_api.answer_now,
+            b"/v1/messages/count_tokens": messages_api.count_now,
         }
 
     if peers is not None:

@@ -138,7 +138,7 @@ class Settings:
             raise ValueError("MOCK_EMBEDDING_DIM must be at least 1")
         if self.filler_tokens < 0:
             raise ValueError("MOCK_FILLER_TOKENS must not be negative")
-        if self.fail_first_status not in (429, 500, 502, 503):
-            raise ValueError("MOCK_FAIL_FIRST_STATUS must be one of 429, 500, 502, 503")
+        if self.fail_first_status not in (429, 500, 502, 503, 529):
+            raise ValueError("MOCK_FAIL_FIRST_STATUS must be one of 429, 500, 502, 503, 529")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")

@@ -7,6 +7,7 @@ protocol errors, so SDKs map them to their typed exceptions and never see HTML.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import orjson
 from sanic import Request, Sanic
@@ -31,6 +32,7 @@ _TYPES = {
     500: "server_error",
     502: "server_error",
     503: "server_error",
+    529: "server_error",
 }
 
 
@@ -139,10 +141,28 @@ def _unexpected(request: Request, exc: Exception) -> HTTPResponse:
     return error_response(500, "The server had an error while processing your request.")
 
 
-def register(app: Sanic) -> None:
-    app.error_handler.add(APIError, _api_error)
-    app.error_handler.add(NotFound, _not_found)
-    app.error_handler.add(MethodNotAllowed, _method_not_allowed)
-    app.error_handler.add(PayloadTooLarge, _too_large)
-    app.error_handler.add(SanicException, _sanic_error)
-    app.error_handler.add(Exception, _unexpected)
+# A path prefix and how its clients expect errors: the OpenAI-shaped response re-rendered.
+Dialect = tuple[str, Callable[[HTTPResponse], HTTPResponse]]
+
+
+def _in_dialect(handler: Callable[..., HTTPResponse], dialects: tuple[Dialect, ...]):  # type: ignore[no-untyped-def]
+    def handle(request: Request, exc: Exception) -> HTTPResponse:
+        response = handler(request, exc)
+        for prefix, reshape in dialects:
+            if request.path.startswith(prefix):
+                return reshape(response)
+        return response
+
+    return handle
+
+
+def register(app: Sanic, dialects: tuple[Dialect, ...] = ()) -> None:
+    for exc_type, handler in (
+        (APIError, _api_error),
+        (NotFound, _not_found),
+        (MethodNotAllowed, _method_not_allowed),
+        (PayloadTooLarge, _too_large),
+        (SanicException, _sanic_error),
+        (Exception, _unexpected),
+    ):
+        app.error_handler.add(exc_type, _in_dialect(handler, dialects) if dialects else handler)
