@@ -11,6 +11,7 @@ from typing import Any
 
 from . import __version__
 from .config import Settings
+from .messages import openapi as messages_openapi
 
 _ERR = {"$ref": "#/components/schemas/ErrorResponse"}
 _JSON_ERR = {"application/json": {"schema": _ERR}}
@@ -251,6 +252,7 @@ def document(settings: Settings) -> dict[str, Any]:
             "/v1/chat/completions": _post("Chat completion", "ChatCompletionRequest", _SSE_OK),
             "/v1/completions": _post("Legacy text completion", "CompletionRequest", _SSE_OK),
             "/v1/embeddings": _post("Embeddings", "EmbeddingRequest", _json_ok("Vectors")),
+            **messages_openapi.PATHS,
             "/v1/models": {
                 "get": {
                     "summary": "List served models",
@@ -283,5 +285,5 @@ def document(settings: Settings) -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": _SCHEMAS},
+        "components": {"schemas": {**_SCHEMAS, **messages_openapi.SCHEMAS}},
     }

@@ -267,7 +267,7 @@ def _tools(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None, int]
             if name not in names:
                 raise invalid(f"tool_choice: Tool '{name}' not found in tools")
             picked = name if any(t["name"] == name for t in custom) else None
-        elif kind in _TOOL_CHOICES:
+        elif type(kind) is str and kind in _TOOL_CHOICES:
             if kind == "any" and not tools:
                 raise invalid("tool_choice: tool_choice.type 'any' requires tools to be provided")
             picked = _TOOL_CHOICES[kind] if custom else None
