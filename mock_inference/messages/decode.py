@@ -43,6 +43,7 @@ class MessagesRequest:
     after_tool_result: bool  # the last message carries a tool_result
     tools: list[dict[str, Any]]  # custom tools as {"name", "parameters"} (chat's shape)
     tool_choice: str | None  # "auto" | "required" | "none" | a tool name; None: no tools
+    json_schema: dict[str, Any] | None = None  # output_config.format (structured outputs)
 
 
 def _kind(value: Any) -> str:
@@ -280,6 +281,31 @@ def _tools(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str | None, int]
     return custom, picked, count(orjson.dumps(tools).decode()) if tools else 0
 
 
+def _output_schema(body: dict[str, Any]) -> dict[str, Any] | None:
+    """output_config.format: {"type": "json_schema", "schema": {...}} (structured outputs);
+    the text is then JSON generated to validate against the schema."""
+    config = body.get("output_config")
+    if config is None:
+        return None
+    if type(config) is not dict:
+        raise _expect("output_config", "a valid dictionary")
+    fmt = config.get("format")
+    if fmt is None:
+        return None
+    if type(fmt) is not dict:
+        raise _expect("output_config.format", "a valid dictionary")
+    if fmt.get("type") != "json_schema":
+        raise _expect("output_config.format.type", "'json_schema'")
+    schema = fmt.get("schema")
+    if type(schema) is not dict:
+        raise (
+            _required("output_config.format.schema")
+            if schema is None
+            else _expect("output_config.format.schema", "a valid dictionary")
+        )
+    return schema
+
+
 def _optional_checks(body: dict[str, Any]) -> None:
     """Parameters the mock accepts without using them, type-checked as the API would."""
     metadata = body.get("metadata")
@@ -304,7 +330,7 @@ def _optional_checks(body: dict[str, Any]) -> None:
 # Keys that need checks beyond model/max_tokens/messages; a body with none skips them.
 _OPTIONAL_KEYS = frozenset(
     ("system", "stop_sequences", "temperature", "top_p", "top_k", "stream", "tools",
-     "tool_choice", "metadata", "thinking")
+     "tool_choice", "metadata", "thinking", "output_config")
 )  # fmt: skip
 
 
@@ -350,4 +376,5 @@ def messages(body: dict[str, Any], count_only: bool = False) -> MessagesRequest:
         after_tool_result=after_result,
         tools=tools,
         tool_choice=tool_choice,
+        json_schema=_output_schema(body),
     )

@@ -101,6 +101,19 @@ SCHEMAS: dict[str, Any] = {
             "top_k": {"type": "integer", "minimum": 0},
             "stream": {"type": "boolean"},
             "metadata": {"type": "object", "properties": {"user_id": {"type": "string"}}},
+            "output_config": {
+                "type": "object",
+                "properties": {
+                    "format": {
+                        "type": "object",
+                        "required": ["type", "schema"],
+                        "properties": {
+                            "type": {"type": "string", "enum": ["json_schema"]},
+                            "schema": {"type": "object"},
+                        },
+                    }
+                },
+            },
         },
     },
     "CountTokensRequest": {

@@ -55,8 +55,8 @@ def _as_chat(req: MessagesRequest) -> ChatRequest:
         last_role="tool" if req.after_tool_result else "user",
         tools=req.tools,
         tool_choice=req.tool_choice,
-        response_format="text",
-        json_schema=None,
+        response_format="text" if req.json_schema is None else "json_schema",
+        json_schema=req.json_schema,
         logprobs=False,
         top_logprobs=0,
     )
