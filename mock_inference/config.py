@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from .cpus import parse_workers
+
 REPLY_MODES = ("fixed", "echo", "filler", "script")
 DEFAULT_REPLY = "This is a mock response from the development inference engine."
 
@@ -99,7 +101,7 @@ class Settings:
         settings = cls(
             host=env.get("MOCK_HOST", "127.0.0.1"),
             port=_int(env, "MOCK_PORT", 8000),
-            workers=_int(env, "MOCK_WORKERS", 1),
+            workers=parse_workers(env.get("MOCK_WORKERS", "").strip() or "1"),
             model_name=env.get("MODEL_NAME", "mock-gpt").strip() or "mock-gpt",
             served_models=_list(env.get("SERVED_MODELS")),
             accept_unknown_models=_bool(env.get("ACCEPT_UNKNOWN_MODELS"), True),
