@@ -10,11 +10,11 @@ line, which the SDKs dispatch on.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import orjson
 
+from .ids import new_id
 from .turn import Block, Turn
 
 PING = b'event: ping\ndata: {"type":"ping"}\n\n'
@@ -22,7 +22,7 @@ MESSAGE_STOP = b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
 
 
 def message_id() -> str:
-    return "msg_01" + os.urandom(11).hex()
+    return new_id("msg_")
 
 
 def usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:

@@ -16,8 +16,8 @@ import orjson
 from sanic.response import HTTPResponse
 
 from ..errors import APIError
-from ..ids import new_id
 from ..reply import Reply
+from .ids import new_id
 
 # Anthropic's error `type` per status (docs: "Errors"); 529 is its "overloaded".
 TYPES = {
@@ -48,7 +48,7 @@ def invalid(message: str) -> APIError:
 
 
 def request_id() -> str:
-    return new_id("req_01")
+    return new_id("req_")
 
 
 def body(status: int, message: str, rid: str) -> bytes:

@@ -9,7 +9,6 @@ Anthropic reports (`stop_reason`, `stop_sequence`) and chat does not distinguish
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from .. import choices
@@ -17,6 +16,7 @@ from ..textgen import ReplyStrategy, shape
 from ..tokenizer import count
 from ..validation import ChatRequest, Common
 from .decode import MessagesRequest
+from .ids import new_id
 
 
 @dataclass(slots=True)
@@ -41,7 +41,7 @@ class Turn:
 
 
 def tool_use_id() -> str:
-    return "toolu_01" + os.urandom(11).hex()
+    return new_id("toolu_")
 
 
 def _as_chat(req: MessagesRequest) -> ChatRequest:
