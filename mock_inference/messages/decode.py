@@ -22,10 +22,8 @@ from .errors import invalid
 
 _ROLES = ("user", "assistant")
 # Content blocks a request may carry; the mock reads text, tool_use and tool_result.
-_BLOCK_TYPES = frozenset(
-    ("text", "image", "document", "tool_use", "tool_result", "thinking", "redacted_thinking",
-     "search_result", "server_tool_use", "web_search_tool_result", "container_upload")
-)  # fmt: skip
+# Message content blocks of any other type string (server tool results, MCP blocks and
+# whatever the API adds next) are accepted and skipped, so newer clients keep working.
 _RESULT_BLOCK_TYPES = frozenset(("text", "image", "document", "search_result"))
 _TOOL_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
 
@@ -71,13 +69,16 @@ def _text(block: dict[str, Any], where: str) -> str:
     return text
 
 
-def _block_type(block: Any, where: str, allowed: frozenset[str]) -> str:
+def _block_type(block: Any, where: str, allowed: frozenset[str] | None = None) -> str:
+    """The block's type; with `allowed`, one of those."""
     if type(block) is not dict:
         raise _expect(where, "a valid dictionary")
     kind = block.get("type")
     if kind is None:
         raise _required(f"{where}.type")
-    if type(kind) is not str or kind not in allowed:
+    if type(kind) is not str:
+        raise _expect(f"{where}.type", "a valid string")
+    if allowed is not None and kind not in allowed:
         raise invalid(
             f"{where}.type: Input tag {orjson.dumps(kind).decode()} does not match any of the "
             f"expected tags: {', '.join(sorted(allowed))}"
@@ -114,7 +115,7 @@ def _content(content: Any, where: str) -> tuple[str, int, bool, bool]:
     has_result = False
     for j, block in enumerate(content):
         at = f"{where}.{j}"
-        kind = _block_type(block, at, _BLOCK_TYPES)
+        kind = _block_type(block, at)
         if kind == "text":
             text = _text(block, at)
             texts.append(text)

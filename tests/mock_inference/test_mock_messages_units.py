@@ -80,8 +80,13 @@ def test_parse_workers() -> None:
         ({"messages": [{"role": "bot", "content": "x"}]},
          "messages.0.role: Input should be 'user' or 'assistant'"),
         ({"messages": [{"role": "user"}]}, "messages.0.content: Field required"),
-        ({"messages": [{"role": "user", "content": [{"type": "video"}]}]},
-         "messages.0.content.0.type: Input tag \"video\" does not match"),
+        ({"messages": [{"role": "user", "content": [{"type": 5}]}]},
+         "messages.0.content.0.type: Input should be a valid string"),
+        ({"messages": [{"role": "user", "content": [{"text": "x"}]}]},
+         "messages.0.content.0.type: Field required"),
+        ({"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
+          "content": [{"type": "video"}]}]}]},
+         "messages.0.content.0.content.0.type: Input tag \"video\" does not match"),
         ({"messages": [{"role": "user", "content": [{"type": "tool_result"}]}]},
          "messages.0.content.0.tool_use_id: Field required"),
         ({"temperature": 1.5}, "temperature: Input should be less than or equal to 1"),
@@ -118,7 +123,13 @@ def test_decoder_reads_blocks_and_tool_results() -> None:
                 {"type": "web_search_20250305", "name": "web_search"},
             ],  # fmt: skip
             "messages": [
-                {"role": "user", "content": [{"type": "text", "text": "call lookup please"}]},
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "call lookup please"},
+                        {"type": "mcp_tool_result_2030", "x": 1},
+                    ],
+                },
                 {
                     "role": "assistant",
                     "content": [
