@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 from sanic import Request, Sanic
@@ -145,7 +146,9 @@ def _unexpected(request: Request, exc: Exception) -> HTTPResponse:
 Dialect = tuple[str, Callable[[HTTPResponse], HTTPResponse]]
 
 
-def _in_dialect(handler: Callable[..., HTTPResponse], dialects: tuple[Dialect, ...]):  # type: ignore[no-untyped-def]
+def _in_dialect(
+    handler: Callable[..., HTTPResponse], dialects: tuple[Dialect, ...]
+) -> Callable[[Request, Exception], HTTPResponse]:
     def handle(request: Request, exc: Exception) -> HTTPResponse:
         response = handler(request, exc)
         for prefix, reshape in dialects:
@@ -156,7 +159,7 @@ def _in_dialect(handler: Callable[..., HTTPResponse], dialects: tuple[Dialect, .
     return handle
 
 
-def register(app: Sanic, dialects: tuple[Dialect, ...] = ()) -> None:
+def register(app: Sanic[Any, Any], dialects: tuple[Dialect, ...] = ()) -> None:
     for exc_type, handler in (
         (APIError, _api_error),
         (NotFound, _not_found),

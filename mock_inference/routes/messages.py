@@ -176,7 +176,7 @@ class MessagesAPI:
         metrics.http[(ROUTE, 200)] += 1
 
 
-def register(app: Sanic, state: State) -> MessagesAPI:
+def register(app: Sanic[Any, Any], state: State) -> MessagesAPI:
     api = MessagesAPI(state)
     app.add_route(api.handle, ROUTE, methods=["POST"], name="messages")
     app.add_route(api.handle_count, COUNT_ROUTE, methods=["POST"], name="messages_count_tokens")

@@ -11,16 +11,17 @@ import anthropic
 import httpx
 import jsonschema
 import pytest
+from anthropic.types import MessageParam, TextBlock, ToolParam
 from langchain_anthropic import ChatAnthropic
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from mock_support import Server
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SecretStr
 
 EXPECTED = "This is a mock response from the development inference engine."
 MODEL = "claude-mock"
-HELLO = [{"role": "user", "content": "Hello there"}]
-WEATHER_TOOL = {
+HELLO: list[MessageParam] = [{"role": "user", "content": "Hello there"}]
+WEATHER_TOOL: ToolParam = {
     "name": "get_weather",
     "description": "Current weather for a city",
     "input_schema": {
@@ -33,10 +34,21 @@ WEATHER_TOOL = {
         "required": ["city", "unit"],
     },
 }
-TIME_TOOL = {
+TIME_TOOL: ToolParam = {
     "name": "get_time",
     "input_schema": {"type": "object", "properties": {"zone": {"type": "string"}}},
 }
+
+
+def text(msg: anthropic.types.Message, index: int = 0) -> str:
+    block = msg.content[index]
+    assert isinstance(block, TextBlock), block
+    return block.text
+
+
+def error_of(exc: anthropic.APIStatusError) -> dict[str, Any]:
+    assert isinstance(exc.body, dict), exc.body
+    return exc.body
 
 
 def sdk(server: Server, **kwargs: Any) -> anthropic.Anthropic:
@@ -50,7 +62,7 @@ def test_create_text(server: Server) -> None:
     assert msg.type == "message" and msg.role == "assistant" and msg.model == MODEL
     assert re.fullmatch(r"msg_[0-9A-Za-z]+", msg.id)
     assert [b.type for b in msg.content] == ["text"]
-    assert msg.content[0].text == EXPECTED
+    assert text(msg) == EXPECTED
     assert msg.stop_reason == "end_turn" and msg.stop_sequence is None
     assert msg.usage.output_tokens == 11
     assert msg.usage.input_tokens > 0
@@ -69,9 +81,9 @@ def test_max_tokens_and_stop_sequences(server: Server) -> None:
             model=MODEL, max_tokens=2, messages=HELLO, stop_sequences=["mock"]
         )
     assert cut.stop_reason == "max_tokens" and cut.usage.output_tokens == 4
-    assert cut.content[0].text == "This is a mock"
+    assert text(cut) == "This is a mock"
     assert stopped.stop_reason == "stop_sequence" and stopped.stop_sequence == "mock"
-    assert stopped.content[0].text == "This is a "
+    assert text(stopped) == "This is a "
     assert both.stop_reason == "max_tokens" and both.stop_sequence is None
 
 
@@ -103,18 +115,20 @@ def test_system_blocks_metadata_and_reply_modes(server: Server) -> None:
             model=MODEL, max_tokens=50, messages=HELLO, extra_headers={"x-mock-reply": "Hi!"}
         )
         filler = [
-            client.messages.create(
-                model=MODEL,
-                max_tokens=200,
-                messages=HELLO,
-                extra_body={"temperature": 0},
-                extra_headers={"x-mock-reply-mode": "filler"},
-            ).content[0]
+            text(
+                client.messages.create(
+                    model=MODEL,
+                    max_tokens=200,
+                    messages=HELLO,
+                    extra_body={"temperature": 0},
+                    extra_headers={"x-mock-reply-mode": "filler"},
+                )
+            )
             for _ in range(2)
         ]
-    assert msg.content[0].text == "echo me back"
-    assert literal.content[0].text == "Hi!"
-    assert filler[0].text == filler[1].text and len(filler[0].text.split()) > 10  # temperature 0
+    assert text(msg) == "echo me back"
+    assert text(literal) == "Hi!"
+    assert filler[0] == filler[1] and len(filler[0].split()) > 10  # temperature 0
 
 
 def test_count_tokens_matches_usage(server: Server) -> None:
@@ -142,7 +156,7 @@ def test_stream_equals_create(server: Server) -> None:
         with client.messages.stream(
             model=MODEL, max_tokens=30, messages=HELLO, extra_headers=headers, extra_body=t0
         ) as stream:
-            text = "".join(stream.text_stream)
+            streamed = "".join(stream.text_stream)
             final = stream.get_final_message()
         events = [
             e.type
@@ -150,7 +164,7 @@ def test_stream_equals_create(server: Server) -> None:
                 model=MODEL, max_tokens=100, messages=HELLO, stream=True
             )
         ]
-    assert text == whole.content[0].text == final.content[0].text
+    assert streamed == text(whole) == text(final)
     assert final.stop_reason == whole.stop_reason == "max_tokens"
     assert final.usage.output_tokens == whole.usage.output_tokens == 30
     assert final.usage.input_tokens == whole.usage.input_tokens
@@ -168,7 +182,9 @@ def _weather_call(msg: anthropic.types.Message) -> anthropic.types.ToolUseBlock:
 
 
 def test_tools_round_trip(server: Server) -> None:
-    ask = [{"role": "user", "content": "Use get_weather: what is it like in Paris?"}]
+    ask: list[MessageParam] = [
+        {"role": "user", "content": "Use get_weather: what is it like in Paris?"}
+    ]
     with sdk(server) as client:
         msg = client.messages.create(
             model=MODEL, max_tokens=200, messages=ask, tools=[TIME_TOOL, WEATHER_TOOL]
@@ -182,7 +198,12 @@ def test_tools_round_trip(server: Server) -> None:
             tools=[TIME_TOOL, WEATHER_TOOL],
             messages=[
                 *ask,
-                {"role": "assistant", "content": [call.model_dump()]},
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "tool_use", "id": call.id, "name": call.name, "input": call.input}
+                    ],
+                },
                 {
                     "role": "user",
                     "content": [
@@ -211,7 +232,7 @@ def test_tools_round_trip(server: Server) -> None:
 
 
 def test_streamed_tool_use(server: Server) -> None:
-    ask = [{"role": "user", "content": "What is the weather in Paris?"}]
+    ask: list[MessageParam] = [{"role": "user", "content": "What is the weather in Paris?"}]
     with (
         sdk(server) as client,
         client.messages.stream(
@@ -232,7 +253,7 @@ def test_sdk_error_mapping(server: Server, strict_server: Server) -> None:
             client.messages.create(
                 model=MODEL, max_tokens=10, messages=HELLO, extra_body={"temperature": 1.5}
             )
-        assert bad.value.body["error"] == {
+        assert error_of(bad.value)["error"] == {
             "type": "invalid_request_error",
             "message": "temperature: Input should be less than or equal to 1",
         }
@@ -251,7 +272,7 @@ def test_sdk_error_mapping(server: Server, strict_server: Server) -> None:
                     extra_headers={"x-mock-fault": str(status)},
                 )
             assert caught.value.status_code == status
-            assert caught.value.body["type"] == "error"
+            assert error_of(caught.value)["type"] == "error"
     with (
         sdk(strict_server, api_key="wrong") as client,
         pytest.raises(anthropic.AuthenticationError, match="invalid x-api-key"),
@@ -259,10 +280,10 @@ def test_sdk_error_mapping(server: Server, strict_server: Server) -> None:
         client.messages.create(model="mock-gpt", max_tokens=10, messages=HELLO)
     with sdk(strict_server, api_key="sk-test-123") as client:
         ok = client.messages.create(model="mock-gpt", max_tokens=10, messages=HELLO)
-        assert ok.content[0].text == "No script matched."  # strict_server runs script mode
+        assert text(ok) == "No script matched."  # strict_server runs script mode
         with pytest.raises(anthropic.NotFoundError) as missing:
             client.messages.create(model="claude-unknown", max_tokens=10, messages=HELLO)
-        assert missing.value.body["error"]["type"] == "not_found_error"
+        assert error_of(missing.value)["error"]["type"] == "not_found_error"
 
 
 def test_retries_recover_from_fail_first(server: Server) -> None:
@@ -276,7 +297,7 @@ def test_retries_recover_from_fail_first(server: Server) -> None:
         msg = client.messages.create(
             model=MODEL, max_tokens=20, messages=HELLO, extra_headers=headers
         )
-    assert msg.content[0].text.startswith("This is")
+    assert text(msg).startswith("This is")
 
 
 def test_mid_stream_error_raises(server: Server) -> None:
@@ -293,7 +314,7 @@ def test_mid_stream_error_raises(server: Server) -> None:
         ):
             seen.extend(stream.text_stream)
     assert 0 < len(seen) < 11  # half the text arrived, then the error event
-    assert caught.value.body["error"]["type"] == "overloaded_error"
+    assert error_of(caught.value)["error"]["type"] == "overloaded_error"
 
 
 def test_async_client_and_latency(server: Server) -> None:
@@ -310,10 +331,10 @@ def test_async_client_and_latency(server: Server) -> None:
                 messages=HELLO,
                 extra_headers={"x-mock-ttft-ms": "150"},
             )
-            return time.monotonic() - started, msg.content[0].text
+            return time.monotonic() - started, text(msg)
 
-    elapsed, text = asyncio.run(run())
-    assert elapsed >= 0.15 and text.startswith("This is")
+    elapsed, reply = asyncio.run(run())
+    assert elapsed >= 0.15 and reply.startswith("This is")
 
 
 def test_metrics_count_messages(server: Server) -> None:
@@ -341,11 +362,11 @@ def test_metrics_count_messages(server: Server) -> None:
 
 def chat_model(server: Server, **kwargs: Any) -> ChatAnthropic:
     return ChatAnthropic(
-        model=MODEL,
+        model_name=MODEL,
         base_url=server.url,
-        api_key="sk-unused",
+        api_key=SecretStr("sk-unused"),
         max_retries=0,
-        max_tokens=256,
+        max_tokens_to_sample=256,
         **kwargs,
     )
 
@@ -392,12 +413,13 @@ def test_langchain_tools_and_structured_output(server: Server) -> None:
     second = llm.invoke([question, first, result])
     assert not second.tool_calls and second.content  # agent loops end after a tool result
 
-    streamed = None
+    streamed: AIMessageChunk | None = None
     for chunk in llm.stream([question]):
-        streamed = chunk if streamed is None else streamed + chunk
+        total = chunk if streamed is None else streamed + chunk
+        assert isinstance(total, AIMessageChunk)
+        streamed = total
     assert streamed is not None and streamed.tool_calls[0]["name"] == "get_weather"
-    assert streamed.tool_calls[0]["args"] == {"city": streamed.tool_calls[0]["args"]["city"],
-                                              **streamed.tool_calls[0]["args"]}  # fmt: skip
+    assert isinstance(streamed.tool_calls[0]["args"]["city"], str)  # input_json_delta pieces
 
     # A forced tool call; then output_config.format. LangChain moves numeric bounds into the
     # description for the latter (the API's structured outputs do not take them), so the
@@ -422,4 +444,4 @@ def test_structured_output_config(server: Server) -> None:
             output_config={"format": {"type": "json_schema", "schema": schema}},
         )
     assert msg.stop_reason == "end_turn"
-    Forecast.model_validate_json(msg.content[0].text)
+    Forecast.model_validate_json(text(msg))
