@@ -5,6 +5,7 @@ fast path answering exactly as Sanic does."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -143,3 +144,29 @@ def test_fast_path_answers_as_sanic(
         assert _stable(fast.post(path, json=body, headers=headers)) == _stable(
             slow.post(path, json=body, headers=headers)
         )
+
+
+def test_stream_latency_and_metrics(http: httpx.Client) -> None:
+    """message_start comes at once; the first delta after TTFT, the rest ITL apart."""
+
+    def count(name: str) -> float:
+        for line in http.get("/metrics").text.splitlines():
+            if line.startswith(name + "{"):
+                return float(line.rpartition(" ")[2])
+        return 0.0
+
+    ttft_before = count("vllm:time_to_first_token_seconds_count")
+    headers = {"x-mock-ttft-ms": "300", "x-mock-itl-ms": "20"}
+    started = time.monotonic()
+    arrivals: list[tuple[float, str]] = []
+    with http.stream(
+        "POST", "/v1/messages", json={**BODY, "max_tokens": 6, "stream": True}, headers=headers
+    ) as resp:
+        for line in resp.iter_lines():
+            if line.startswith("event: "):
+                arrivals.append((time.monotonic() - started, line.removeprefix("event: ")))
+    first_delta = next(t for t, name in arrivals if name == "content_block_delta")
+    assert arrivals[0][1] == "message_start" and arrivals[0][0] < 0.25
+    assert first_delta >= 0.3
+    assert arrivals[-1][0] >= 0.3 + 5 * 0.02
+    assert count("vllm:time_to_first_token_seconds_count") == ttft_before + 1
