@@ -83,6 +83,10 @@ def build(req: MessagesRequest, strategy: ReplyStrategy, auto_tools: bool) -> Tu
             "tool_calls" if complete else "length",
         )
     full = made.content or ""
+    if not req.stop_sequences and len(made.pieces) <= req.max_tokens:
+        # Nothing to cut (the usual case): the generator's own pieces are the answer.
+        block = Block("text", full, made.pieces)
+        return Turn([block], "end_turn", None, len(made.pieces), "stop")
     shaped = shape(full, req.max_tokens, req.stop_sequences)
     if shaped.finish_reason == "length":
         reason, stop, finish = "max_tokens", None, "length"
