@@ -27,8 +27,8 @@ import psycopg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from provisioner.migrations import migrate_up  # noqa: E402
-from provisioner.seeds import run_seeds  # noqa: E402
+from provisioner.database.migrations import migrate_up  # noqa: E402
+from provisioner.database.seeds import run_seeds  # noqa: E402
 
 MIGRATIONS = REPO / "migrations"
 SEEDS = REPO / "seeds"

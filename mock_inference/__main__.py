@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import signal
 import sys
@@ -36,6 +37,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# What a worker imports (module name, package to install); see requirements.txt.
+_RUNTIME = (("sanic", "sanic"), ("orjson", "orjson"), ("httptools", "httptools"),
+            ("yaml", "pyyaml"))  # fmt: skip
+
+
+def missing_dependencies() -> list[str]:
+    """Packages to install before the workers can start; found without importing them
+    (the supervisor stays free of Sanic)."""
+    missing = []
+    for module, package in _RUNTIME:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(package)
+    return missing
+
+
 def _exit_cleanly(signum: int, frame: object) -> None:
     # Nothing serves yet, so there is nothing to drain; raising SystemExit here could
     # land inside an import and come out as a traceback.
@@ -48,6 +68,14 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _exit_cleanly)
     signal.signal(signal.SIGINT, _exit_cleanly)
     args = parse_args(argv)
+    missing = missing_dependencies()
+    if missing:
+        print(
+            f"mock_inference: missing {', '.join(missing)}; install with "
+            "`pip install 'provisioner[mock]'` or `pip install -r mock_inference/requirements.txt`",
+            file=sys.stderr,
+        )
+        return 1
     try:
         settings = Settings.from_env().with_overrides(
             host=args.host, port=args.port, workers=args.workers

@@ -1,4 +1,4 @@
-"""Application factory: Sanic config, error handlers, routes, worker wiring."""
+"""Application factory: Sanic[Any, Any] config, error handlers, routes, worker wiring."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from typing import Any
 
 from sanic import Sanic
 
-from . import errors
+from . import flow
 from .config import Settings
-from .messages.errors import reshape as anthropic_shape
 from .peers import Peers, serve_own
-from .routes import chat, completions, embeddings, messages, models, ops
+from .routes import embeddings, error_handlers, generation, messages, models, ops, responses
 from .state import State
+from .wire.chat import CHAT
+from .wire.completions import COMPLETIONS
+from .wire.responses import RESPONSES
 
 APP_NAME = "mock_inference"
 
@@ -22,7 +24,7 @@ def create_app(
     name: str = APP_NAME,
     counters: Any = None,
     peers: Peers | None = None,
-) -> Sanic:
+) -> Sanic[Any, Any]:
     """counters: the shared "fail first N" table, peers: the other workers to ask for
     their metrics; both only when several workers run (supervisor.py)."""
     settings = settings or Settings.from_env()
@@ -37,12 +39,14 @@ def create_app(
     cfg.RESPONSE_TIMEOUT = max(600, int(settings.timeout_fault_seconds) + 60)
     cfg.REQUEST_TIMEOUT = 60
 
-    state = State(settings, counters)
+    state = State(settings, counters, peers)
     app.ctx.state = state
     # Errors on the Messages routes (Sanic's 404/405/413 included) in Anthropic's shape.
-    errors.register(app, dialects=(("/v1/messages", anthropic_shape),))
-    chat.register(app, state)
-    completions.register(app, state)
+    error_handlers.register(app, dialects=(("/v1/messages", messages.reshape),))
+    generation.register(app, state, CHAT, "chat_completions")
+    generation.register(app, state, COMPLETIONS, "completions")
+    generation.register(app, state, RESPONSES, "responses")
+    responses.register(app, state)
     embeddings.register(app, state)
     messages_api = messages.register(app, state)
     models.register(app, state)
@@ -50,8 +54,9 @@ def create_app(
     if settings.fast_path:
         # Read by fastpath.FastPathProtocol: the routes it may answer itself.
         app.ctx.fast_routes = {
-            b"/v1/chat/completions": partial(chat.answer_now, state),
-            b"/v1/completions": partial(completions.answer_now, state),
+            b"/v1/chat/completions": partial(flow.answer_now, CHAT, state),
+            b"/v1/completions": partial(flow.answer_now, COMPLETIONS, state),
+            b"/v1/responses": partial(flow.answer_now, RESPONSES, state),
             b"/v1/embeddings": partial(embeddings.answer_now, state),
             b"/v1/messages": messages_api.answer_now,
             b"/v1/messages/count_tokens": messages_api.count_now,
@@ -60,11 +65,11 @@ def create_app(
     if peers is not None:
 
         @app.after_server_start
-        async def _answer_peers(app: Sanic) -> None:
-            app.ctx.peer_server = await serve_own(peers, state.metrics.render)
+        async def _answer_peers(app: Sanic[Any, Any]) -> None:
+            app.ctx.peer_server = await serve_own(peers, state.answer_peer)
 
         @app.before_server_stop
-        async def _stop_answering(app: Sanic) -> None:
+        async def _stop_answering(app: Sanic[Any, Any]) -> None:
             server = getattr(app.ctx, "peer_server", None)
             if server is not None:
                 server.close()

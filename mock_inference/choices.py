@@ -15,7 +15,7 @@ from . import schema_values
 from .ids import tool_call_id
 from .textgen import Prompt, ReplyStrategy, make_rng, shape
 from .tokenizer import tokenize
-from .validation import ChatRequest
+from .validation import ChatRequest, CompletionRequest
 
 
 @dataclass(slots=True)
@@ -34,6 +34,12 @@ class Choice:
     finish_reason: str
     tool_call: ToolCall | None
     completion_tokens: int
+    prefix: str = ""  # legacy completions: the echoed prompt
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """What is streamed, one token per event: the text, or the call's arguments."""
+        return self.tool_call.pieces if self.tool_call is not None else self.pieces
 
 
 def _pick_function(req: ChatRequest, auto_tools: bool) -> dict[str, Any] | None:
@@ -79,4 +85,26 @@ def build(req: ChatRequest, strategy: ReplyStrategy, auto_tools: bool) -> list[C
                 index, shaped.text, shaped.pieces, shaped.finish_reason, None, len(shaped.pieces)
             )
         )
+    return out
+
+
+def build_completions(req: CompletionRequest, strategy: ReplyStrategy) -> list[Choice]:
+    """Legacy completions: n choices per prompt, text only."""
+    common = req.common
+    out: list[Choice] = []
+    for p, (text, _) in enumerate(req.prompts):
+        for i in range(common.n):
+            rng = make_rng(common.seed, common.temperature, i, text)
+            shaped = shape(strategy.reply(Prompt(text, text), rng), common.max_tokens, common.stop)
+            out.append(
+                Choice(
+                    p * common.n + i,
+                    shaped.text,
+                    shaped.pieces,
+                    shaped.finish_reason,
+                    None,
+                    len(shaped.pieces),
+                    text if req.echo else "",
+                )
+            )
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .cpus import parse_workers
 
@@ -76,6 +77,7 @@ class Settings:
     auto_tool_calls: bool = True
     graceful_shutdown_seconds: float = 1.0
     fast_path: bool = True
+    responses_stored: int = 1000  # stored Responses kept, oldest dropped first
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -86,7 +88,7 @@ class Settings:
                 seen.append(name)
         return tuple(seen)
 
-    def with_overrides(self, **changes: object) -> Settings:
+    def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
     @classmethod
@@ -125,6 +127,7 @@ class Settings:
             auto_tool_calls=_bool(env.get("MOCK_AUTO_TOOL_CALLS"), True),
             graceful_shutdown_seconds=_float(env, "MOCK_GRACEFUL_SHUTDOWN_SECONDS", 1.0),
             fast_path=_bool(env.get("MOCK_FAST_PATH"), True),
+            responses_stored=_int(env, "MOCK_RESPONSES_STORED", 1000),
         )
         settings.check()
         return settings
@@ -142,5 +145,7 @@ class Settings:
             raise ValueError("MOCK_FILLER_TOKENS must not be negative")
         if self.fail_first_status not in (429, 500, 502, 503, 529):
             raise ValueError("MOCK_FAIL_FIRST_STATUS must be one of 429, 500, 502, 503, 529")
+        if self.responses_stored < 1:
+            raise ValueError("MOCK_RESPONSES_STORED must be at least 1")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")

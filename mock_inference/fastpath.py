@@ -18,6 +18,7 @@ before raising counts twice).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from time import monotonic
@@ -52,8 +53,8 @@ class FastPathProtocol(HttpProtocol):
         "_metrics",
     )
 
-    def connection_made(self, transport):  # type: ignore[no-untyped-def]
-        super().connection_made(transport)
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[no-untyped-call]
         self._routes: FastRoutes | None = getattr(self.app.ctx, "fast_routes", None) or None
         self._parser: httptools.HttpRequestParser | None = (
             httptools.HttpRequestParser(self) if self._routes else None
@@ -157,7 +158,7 @@ class FastPathProtocol(HttpProtocol):
                 transport.pause_reading()  # the client is not reading: stop taking requests
 
     def resume_writing(self) -> None:
-        super().resume_writing()
+        super().resume_writing()  # type: ignore[no-untyped-call]
         if self._parser is not None and self.transport is not None:
             self.transport.resume_reading()
 

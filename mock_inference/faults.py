@@ -74,9 +74,9 @@ class Faults:
         """Raise an injected error, or return a deferred fault ("timeout", "stream_error")."""
         retry_ms = headers.get("x-mock-retry-after-ms")
         retry_after = int(retry_ms) if retry_ms and retry_ms.isdigit() else None
-        forced = headers.get("x-mock-fault")
-        if forced:
-            forced = forced.strip().lower()
+        raw_forced = headers.get("x-mock-fault")
+        if raw_forced:
+            forced: str = raw_forced.strip().lower()
             if forced in ("timeout", "stream_error"):
                 return forced
             if forced in FORCED:

@@ -56,6 +56,7 @@ class Metrics:
         self.success: defaultdict[str, int] = defaultdict(int)  # by finish reason
         self.http: defaultdict[tuple[str, int], int] = defaultdict(int)  # by (route, status)
         self.fast_path = 0  # answers written by fastpath.FastPathProtocol, not by Sanic
+        self.stream_errors = 0  # injected mid-stream failures (x-mock-fault: stream_error)
 
     def finished(
         self, prompt_tokens: int, generation_tokens: int, finish_reason: str, e2e: float
@@ -100,6 +101,9 @@ class Metrics:
         out.append("# HELP mock_fast_path_requests_total Requests answered without Sanic's cycle.")
         out.append("# TYPE mock_fast_path_requests_total counter")
         out.append(f"mock_fast_path_requests_total {self.fast_path}")
+        out.append("# HELP mock_stream_errors_total Streams ended by an injected error event.")
+        out.append("# TYPE mock_stream_errors_total counter")
+        out.append(f"mock_stream_errors_total {self.stream_errors}")
         return "\n".join(out) + "\n"
 
 

@@ -21,7 +21,7 @@ def _errors(*codes: int) -> dict[str, Any]:
     text = {
         400: "Invalid request",
         401: "Missing or wrong API key",
-        404: "Unknown model",
+        404: "Unknown model or response",
         413: "Body too large",
         429: "Rate limited (injected)",
         500: "Server error (injected)",
@@ -225,6 +225,113 @@ _SCHEMAS: dict[str, Any] = {
             "dimensions": {"type": "integer", "minimum": 1, "maximum": 4096},
         },
     },
+    "ResponseInputItem": {
+        "type": "object",
+        "properties": {
+            "type": {
+                "type": "string",
+                "enum": ["message", "function_call", "function_call_output"],
+            },
+            "role": {"type": "string", "enum": ["user", "system", "developer", "assistant"]},
+            "content": {
+                "oneOf": [
+                    {"type": "string"},
+                    {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["type"],
+                            "properties": {
+                                "type": {"type": "string", "enum": ["input_text", "output_text"]},
+                                "text": {"type": "string"},
+                            },
+                        },
+                    },
+                ]
+            },
+            "call_id": {"type": "string"},
+            "name": {"type": "string"},
+            "arguments": {"type": "string"},
+            "output": {"type": "string"},
+        },
+    },
+    "ResponseRequest": {
+        "type": "object",
+        "required": ["input"],
+        "properties": {
+            "model": {"type": "string", "minLength": 1},
+            "input": {
+                "oneOf": [
+                    {"type": "string"},
+                    {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {"$ref": "#/components/schemas/ResponseInputItem"},
+                    },
+                ]
+            },
+            "instructions": {"type": "string", "nullable": True},
+            "max_output_tokens": {"type": "integer", "minimum": 16, "nullable": True},
+            "temperature": {"type": "number", "minimum": 0, "maximum": 2, "nullable": True},
+            "top_p": {"type": "number", "minimum": 0, "maximum": 1, "nullable": True},
+            "seed": {"type": "integer", "nullable": True},
+            "stream": {"type": "boolean", "nullable": True},
+            "store": {"type": "boolean", "nullable": True},
+            "parallel_tool_calls": {"type": "boolean", "nullable": True},
+            "previous_response_id": {"type": "string", "nullable": True},
+            "user": {"type": "string"},
+            "metadata": {
+                "type": "object",
+                "maxProperties": 16,
+                "additionalProperties": {"type": "string"},
+            },
+            "tools": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["type", "name"],
+                    "properties": {
+                        "type": {"type": "string", "enum": ["function"]},
+                        "name": {"type": "string", "minLength": 1},
+                        "description": {"type": "string"},
+                        "parameters": {"type": "object"},
+                        "strict": {"type": "boolean"},
+                    },
+                },
+            },
+            "tool_choice": {
+                "oneOf": [
+                    {"type": "string", "enum": ["none", "auto", "required"]},
+                    {
+                        "type": "object",
+                        "required": ["type", "name"],
+                        "properties": {
+                            "type": {"type": "string", "enum": ["function"]},
+                            "name": {"type": "string"},
+                        },
+                    },
+                ]
+            },
+            "text": {
+                "type": "object",
+                "properties": {
+                    "format": {
+                        "type": "object",
+                        "required": ["type"],
+                        "properties": {
+                            "type": {
+                                "type": "string",
+                                "enum": ["text", "json_object", "json_schema"],
+                            },
+                            "name": {"type": "string"},
+                            "schema": {"type": "object"},
+                            "strict": {"type": "boolean"},
+                        },
+                    }
+                },
+            },
+        },
+    },
     "TokenizeRequest": {
         "type": "object",
         "required": ["prompt"],
@@ -240,6 +347,12 @@ def document(settings: Settings) -> dict[str, Any]:
         "required": True,
         "schema": {"type": "string", "example": settings.model_name},
     }
+    response_param = {
+        "name": "response_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "example": "resp_0123456789abcdef01234567"},
+    }
     return {
         "openapi": "3.0.3",
         "info": {
@@ -251,6 +364,25 @@ def document(settings: Settings) -> dict[str, Any]:
         "paths": {
             "/v1/chat/completions": _post("Chat completion", "ChatCompletionRequest", _SSE_OK),
             "/v1/completions": _post("Legacy text completion", "CompletionRequest", _SSE_OK),
+            "/v1/responses": _post(
+                "Response (OpenAI Responses API)",
+                "ResponseRequest",
+                {
+                    "description": "Response object, or typed events when stream is true",
+                    "content": _SSE_OK["content"],
+                },
+            ),
+            "/v1/responses/{response_id}": {
+                "parameters": [response_param],
+                "get": {
+                    "summary": "A stored response",
+                    "responses": {"200": _json_ok("Response object"), **_errors(401, 404)},
+                },
+                "delete": {
+                    "summary": "Delete a stored response",
+                    "responses": {"200": _json_ok("Deletion status"), **_errors(401, 404)},
+                },
+            },
             "/v1/embeddings": _post("Embeddings", "EmbeddingRequest", _json_ok("Vectors")),
             **messages_openapi.PATHS,
             "/v1/models": {

@@ -129,7 +129,8 @@ def _value(schema: Any, rng: random.Random, root: dict[str, Any], depth: int) ->
 
 
 def _object(schema: dict[str, Any], rng: random.Random, root: dict[str, Any], depth: int) -> Any:
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    raw_props = schema.get("properties")
+    props: dict[str, Any] = raw_props if isinstance(raw_props, dict) else {}
     raw_required = schema.get("required")
     required = (
         [r for r in raw_required if isinstance(r, str)] if isinstance(raw_required, list) else []
@@ -152,7 +153,8 @@ def _object(schema: dict[str, Any], rng: random.Random, root: dict[str, Any], de
 def _array(schema: dict[str, Any], rng: random.Random, root: dict[str, Any], depth: int) -> Any:
     lo = _int_kw(schema, "minItems", 1, _MAX_ITEMS)
     hi = max(lo, _int_kw(schema, "maxItems", max(lo, 3), _MAX_ITEMS))
-    prefix = schema.get("prefixItems") if isinstance(schema.get("prefixItems"), list) else []
+    raw_prefix = schema.get("prefixItems")
+    prefix: list[Any] = raw_prefix if isinstance(raw_prefix, list) else []
     out = [_value(sub, rng, root, depth + 1) for sub in prefix]
     count = rng.randint(lo, min(hi, lo + 3))
     items = schema.get("items", {})

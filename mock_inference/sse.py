@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 
 DONE = b"data: [DONE]\n\n"
@@ -44,8 +46,8 @@ class ChunkFrame:
         )
         self.tail = b',"usage":null}\n\n' if include_usage else b"}\n\n"
 
-    def chunk(self, choices: list[dict]) -> bytes:
+    def chunk(self, choices: list[dict[str, Any]]) -> bytes:
         return self.head + orjson.dumps(choices) + self.tail
 
-    def usage(self, usage: dict) -> bytes:
+    def usage(self, usage: dict[str, int]) -> bytes:
         return self.head + b'[],"usage":' + orjson.dumps(usage) + b"}\n\n"

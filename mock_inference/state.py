@@ -9,11 +9,15 @@ from .config import Settings
 from .errors import APIError
 from .faults import Faults
 from .metrics import Metrics
+from .peers import Peers
+from .response_store import ResponseStore
 from .textgen import FixedReply, ReplyStrategy, strategy_for
 
 
 class State:
-    def __init__(self, settings: Settings, counters: Any | None = None) -> None:
+    def __init__(
+        self, settings: Settings, counters: Any | None = None, peers: Peers | None = None
+    ) -> None:
         self.settings = settings
         self.created = int(time.time())
         self.models = settings.models
@@ -28,6 +32,14 @@ class State:
         self.faults = Faults(settings, counters)
         self.metrics = Metrics(settings.model_name)
         self.bearer = frozenset(f"Bearer {key}" for key in settings.api_keys)
+        self.responses = ResponseStore(settings.responses_stored, peers)
+
+    def answer_peer(self, line: bytes) -> bytes:
+        """Another worker's request (peers.py): metrics, or a stored response."""
+        verb, _, arg = line.partition(b" ")
+        if verb == b"metrics":
+            return self.metrics.render().encode()
+        return self.responses.answer_peer(verb, arg.decode(errors="replace"))
 
     def admit(self, request: Any) -> str | None:
         """Auth, then injected faults. Returns a deferred fault for the handler to act on."""

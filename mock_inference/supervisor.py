@@ -19,7 +19,8 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from .config import Settings
 from .counters import shared_counters
@@ -28,11 +29,46 @@ from .peers import Peers
 _STOP_GRACE = 10.0  # seconds a worker gets after SIGTERM before it is killed
 
 
-def _worker(settings: Settings, sock: socket.socket, counters: Any, peers: Peers | None) -> None:
+@dataclass(slots=True)
+class StopSchedule:
+    """When to repeat a SIGTERM and when to kill, as a function of time since the stop.
+
+    Sanic drops a SIGTERM that lands while a worker finishes start-up (its stop() is a
+    no-op until the server is marked serving; ~1 stop in 40 here). A worker still
+    alive `resend_after` seconds after the stop is told once more; one still alive
+    after `kill_after` is killed. Pure, so it is tested with made-up clocks.
+    """
+
+    resend_after: float
+    kill_after: float
+    stopped_at: float | None = None
+    resent: bool = False
+
+    def due(self, now: float) -> Literal["wait", "resend", "kill"]:
+        if self.stopped_at is None:
+            self.stopped_at = now
+            return "wait"
+        waited = now - self.stopped_at
+        if not self.resent and waited > self.resend_after:
+            self.resent = True
+            return "resend"
+        if waited > self.kill_after:
+            return "kill"
+        return "wait"
+
+
+def worker_signals() -> None:
+    """A fresh worker's signal handling until Sanic installs its own."""
     # Ctrl-C reaches the whole process group; the supervisor turns it into SIGTERM,
     # so a worker still importing must not die of it with a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # until Sanic installs its own
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def serve_worker(
+    settings: Settings, sock: socket.socket, counters: Any, peers: Peers | None
+) -> None:
+    worker_signals()
     from .server import serve  # the web stack is imported in workers only
 
     serve(settings, sock, counters, peers)
@@ -49,11 +85,12 @@ def run_workers(
     supervisor_pid = os.getpid()
     counters = shared_counters()  # "fail the first N" counts once for all workers
     n = settings.workers
-    # With several workers, a private folder for their metrics sockets (peers.py).
+    # With several workers, a private folder for their sockets (peers.py): metrics and
+    # stored Responses are asked for there.
     folder = tempfile.mkdtemp(prefix="mock_inference-") if n > 1 else None
     workers = [
         ctx.Process(
-            target=target or _worker,
+            target=target or serve_worker,
             args=(settings, sock, counters, Peers(folder, i, n) if folder else None),
             name=f"mock-worker-{i}",
         )
@@ -80,14 +117,8 @@ def run_workers(
     print(f"mock_inference: {len(workers)} workers on {settings.host}:{settings.port}", flush=True)
 
     failed: list[str] = []
-    stop_at: float | None = None  # when SIGTERM was first passed on
-    resent = False
-    # Sanic drops a SIGTERM that lands while a worker finishes start-up (its stop()
-    # is a no-op until the server is marked serving; ~1 stop in 40 here). A worker
-    # still alive after its grace period plus a second is told again.
-    resend_after = settings.graceful_shutdown_seconds + 1.0
+    schedule = StopSchedule(settings.graceful_shutdown_seconds + 1.0, _STOP_GRACE)
     while any(w.pid is not None and w.is_alive() for w in workers):
-        now = time.monotonic()
         if not stopping:
             for worker in workers:
                 if worker.pid is not None and not worker.is_alive():
@@ -95,12 +126,18 @@ def run_workers(
             if failed:
                 print(f"mock_inference: {'; '.join(failed)}; stopping the others", file=sys.stderr)
                 stop(signal.SIGTERM, None)
-        elif stop_at is None:
-            stop_at = now
-        elif not resent and now - stop_at > resend_after:
-            resent = True
+            time.sleep(0.05)
+            continue
+        due = schedule.due(time.monotonic())
+        if due == "resend":
+            alive = [w.name for w in workers if w.pid is not None and w.is_alive()]
+            print(
+                f"mock_inference: {', '.join(alive)} still running; repeating SIGTERM",
+                file=sys.stderr,
+                flush=True,
+            )
             stop(signal.SIGTERM, None)
-        elif now - stop_at > _STOP_GRACE:
+        elif due == "kill":
             for worker in workers:
                 if worker.pid is not None and worker.is_alive():
                     print(

@@ -59,7 +59,9 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return data
 
 
-def _opt_int(body: dict[str, Any], name: str, lo: int | None = None, hi: int | None = None):
+def _opt_int(
+    body: dict[str, Any], name: str, lo: int | None = None, hi: int | None = None
+) -> int | None:
     value = body.get(name)
     if value is None:
         return None
@@ -270,9 +272,9 @@ def _messages(body: dict[str, Any]) -> tuple[str, str, int, str]:
     for i, msg in enumerate(messages):
         if type(msg) is not dict:
             raise wrong_type(f"messages[{i}]", "an object", msg)
-        role = msg.get("role")
-        if type(role) is not str or role not in _ROLES:
-            if role is None:
+        raw_role = msg.get("role")
+        if type(raw_role) is not str or raw_role not in _ROLES:
+            if raw_role is None:
                 raise invalid(
                     f"Missing required parameter: 'messages[{i}].role'.",
                     param=f"messages[{i}].role",
@@ -283,6 +285,7 @@ def _messages(body: dict[str, Any]) -> tuple[str, str, int, str]:
                 param=f"messages[{i}].role",
                 code="invalid_value",
             )
+        role = raw_role
         if "content" not in msg and role not in ("assistant",):
             raise invalid(
                 f"Missing required parameter: 'messages[{i}].content'.",

@@ -1,7 +1,7 @@
 import sys
 
 try:
-    from .cli import main
+    from provisioner.cli.main import main
 except KeyboardInterrupt:  # Ctrl-C while the modules load: no traceback either
     print("Interrupted.", file=sys.stderr)
     sys.exit(130)

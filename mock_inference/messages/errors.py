@@ -4,7 +4,8 @@ Every error on the Messages routes is
 `{"type": "error", "error": {"type": ..., "message": ...}, "request_id": "req_..."}`
 with the status Anthropic uses; the SDK picks its exception class from the status.
 Errors raised by the shared helpers (JSON parsing, latency headers, injected faults)
-are OpenAI-shaped `APIError`s and are re-rendered here, status and headers kept.
+are OpenAI-shaped `APIError`s and are re-rendered here, status and headers kept
+(Sanic's own errors by routes/messages.reshape). No Sanic here.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import orjson
-from sanic.response import HTTPResponse
 
 from ..errors import APIError
 from ..reply import Reply
@@ -67,24 +67,6 @@ def error_reply(exc: APIError) -> Reply:
         exc.status_code,
         body(exc.status_code, exc.message, rid),
         {**exc.extra_headers, "request-id": rid},
-    )
-
-
-def reshape(response: HTTPResponse) -> HTTPResponse:
-    """An OpenAI-shaped error response (Sanic's 404/405/413 and the like) in Anthropic's
-    shape, same status and headers; for errors.register's per-route dialects."""
-    try:
-        message = orjson.loads(response.body or b"{}")["error"]["message"]
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        message = "Request failed"
-    rid = request_id()
-    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-    headers["request-id"] = rid
-    return HTTPResponse(
-        body(response.status, str(message), rid),
-        status=response.status,
-        headers=headers,
-        content_type="application/json",
     )
 
 

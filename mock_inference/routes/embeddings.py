@@ -14,6 +14,7 @@ from ..errors import APIError, error_reply
 from ..reply import Reply
 from ..state import State
 from ..tokenizer import count
+from .respond import to_sanic
 
 _ROUTE = "/v1/embeddings"
 
@@ -55,10 +56,10 @@ def answer_now(state: State, method: str, path: str, headers: Any, body: bytes) 
     return Reply(200, orjson.dumps(reply))
 
 
-def register(app: Sanic, state: State) -> None:
+def register(app: Sanic[Any, Any], state: State) -> None:
     async def embeddings(request: Request) -> HTTPResponse:
-        return answer_now(
-            state, request.method, request.path, request.headers, request.body
-        ).to_sanic()
+        return to_sanic(
+            answer_now(state, request.method, request.path, request.headers, request.body)
+        )
 
     app.add_route(embeddings, _ROUTE, methods=["POST"], name="embeddings")

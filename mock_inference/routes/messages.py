@@ -13,23 +13,26 @@ import asyncio
 import time
 from typing import Any
 
+import orjson
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
 from .. import validation
 from ..errors import APIError
 from ..faults import Faults
+from ..flow import fail_point
 from ..messages import decode, encode
-from ..messages.errors import KeyCheck, error_reply, request_id, stream_error
+from ..messages.errors import KeyCheck, body, error_reply, request_id, stream_error
 from ..messages.turn import Turn, build
-from ..reply import Reply, Waiting
+from ..reply import Reply
 from ..sse import HEADERS_BASE
 from ..state import State
 from ..timing import Timing, timing_for
+from ..waiting import Waiting
+from .respond import to_sanic
 
 ROUTE = "/v1/messages"
 COUNT_ROUTE = "/v1/messages/count_tokens"
-_STREAM_ERROR_AT = 0.5  # fraction of deltas sent before an injected mid-stream error
 
 
 class MessagesAPI:
@@ -95,7 +98,7 @@ class MessagesAPI:
     async def handle(self, request: Request) -> HTTPResponse | None:
         answer = self.answer_now(request.method, request.path, request.headers, request.body)
         if isinstance(answer, Reply):
-            return answer.to_sanic()
+            return to_sanic(answer)
         state = self.state
         req, timing, started = answer.request, answer.timing, answer.started
         try:
@@ -105,7 +108,7 @@ class MessagesAPI:
             turn = build(req, state.pick_strategy(request.headers), state.settings.auto_tool_calls)
         except APIError as exc:
             state.metrics.http[(ROUTE, exc.status_code)] += 1
-            return error_reply(exc).to_sanic()
+            return to_sanic(error_reply(exc))
         state.metrics.running += 1
         try:
             if deferred == "timeout":
@@ -114,14 +117,12 @@ class MessagesAPI:
                 await self._stream(request, req, turn, timing, deferred, started)
                 return None
             await asyncio.sleep(timing.ttft + timing.itl * max(0, turn.output_tokens - 1))
-            return self._message(req, turn, timing, started).to_sanic()
+            return to_sanic(self._message(req, turn, timing, started))
         finally:
             state.metrics.running -= 1
 
     async def handle_count(self, request: Request) -> HTTPResponse:
-        return self.count_now(
-            request.method, request.path, request.headers, request.body
-        ).to_sanic()
+        return to_sanic(self.count_now(request.method, request.path, request.headers, request.body))
 
     async def _stream(
         self,
@@ -140,7 +141,8 @@ class MessagesAPI:
         )
         await response.send(encode.message_start(mid, req.model, req.input_tokens))
         total = sum(len(b.pieces) for b in turn.blocks)
-        fail_at = int(total * _STREAM_ERROR_AT) if deferred == "stream_error" else -1
+        # Half way, as for the other APIs (flow.fail_point); counted as a stream error.
+        fail_at = fail_point(total) if deferred == "stream_error" else -1
         sent = 0
         last = started
         for index, block in enumerate(turn.blocks):
@@ -150,10 +152,7 @@ class MessagesAPI:
             delta = encode.Deltas(index, block)
             for piece in block.pieces:
                 if sent == fail_at:
-                    await response.send(stream_error("Overloaded (injected by x-mock-fault)"))
-                    await response.eof()
-                    metrics.http[(ROUTE, 200)] += 1
-                    return
+                    break
                 if sent == 0:
                     if timing.ttft > 0:
                         await asyncio.sleep(timing.ttft)
@@ -167,6 +166,12 @@ class MessagesAPI:
                     metrics.itl.observe(now - last)
                 last = now
                 sent += 1
+            if sent == fail_at:
+                await response.send(stream_error("Overloaded (injected by x-mock-fault)"))
+                await response.eof()
+                metrics.stream_errors += 1
+                metrics.http[(ROUTE, 200)] += 1
+                return
             await response.send(encode.block_stop(index))
         await response.send(encode.message_delta(turn) + encode.MESSAGE_STOP)
         await response.eof()
@@ -174,6 +179,24 @@ class MessagesAPI:
             req.input_tokens, turn.output_tokens, turn.finish_reason, time.perf_counter() - started
         )
         metrics.http[(ROUTE, 200)] += 1
+
+
+def reshape(response: HTTPResponse) -> HTTPResponse:
+    """An OpenAI-shaped error response (Sanic's 404/405/413 and the like) in Anthropic's
+    shape, same status and headers; error_handlers.register's dialect for /v1/messages."""
+    try:
+        message = orjson.loads(response.body or b"{}")["error"]["message"]
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        message = "Request failed"
+    rid = request_id()
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    headers["request-id"] = rid
+    return HTTPResponse(
+        body(response.status, str(message), rid),
+        status=response.status,
+        headers=headers,
+        content_type="application/json",
+    )
 
 
 def register(app: Sanic[Any, Any], state: State) -> MessagesAPI:

@@ -24,7 +24,7 @@ def _card(state: State, model_id: str) -> dict[str, Any]:
     }
 
 
-def register(app: Sanic, state: State) -> None:
+def register(app: Sanic[Any, Any], state: State) -> None:
     listing = orjson.dumps({"object": "list", "data": [_card(state, m) for m in state.models]})
 
     async def list_models(request: Request) -> HTTPResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import orjson
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
@@ -16,7 +18,7 @@ from ..tokenizer import token_id, token_ids
 _ROLE_BASE = 100_000  # ids for the template's role markers, above ordinary pieces
 
 
-def register(app: Sanic, state: State, peers: Peers | None = None) -> None:
+def register(app: Sanic[Any, Any], state: State, peers: Peers | None = None) -> None:
     settings = state.settings
     version = orjson.dumps({"version": f"{__version__}-mock"})
     spec = orjson.dumps(document(settings))

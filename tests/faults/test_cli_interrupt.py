@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import cli, fastpath
+from provisioner.cli import fastpath
+from provisioner.cli import main as cli
 
 
 def test_ctrl_c_in_the_fast_path(

@@ -8,8 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from provisioner.errors import MigrationError
-from provisioner.migrations import (
+from provisioner.database.migrations import (
     LOCK_NAMESPACE,
     MIGRATIONS_LOCK,
     TRACKING_TABLE,
@@ -18,6 +17,7 @@ from provisioner.migrations import (
     migrate_up,
     migration_status,
 )
+from provisioner.errors import MigrationError
 
 from .conftest import MIGRATIONS, query, scalar
 

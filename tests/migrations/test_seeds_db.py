@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from provisioner.database.migrations import migrate_up
+from provisioner.database.seeds import pending_seeds, run_seeds
 from provisioner.errors import MigrationError
-from provisioner.migrations import migrate_up
-from provisioner.seeds import pending_seeds, run_seeds
 
 from .conftest import MIGRATIONS, SEEDS, query, scalar
 

@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provisioner.errors import MigrationError
-from provisioner.migrations import discover, new_migration, slugify
-from provisioner.seeds import discover_seeds, resolve_variables
-from provisioner.sqlfile import (
+from provisioner.database.migrations import discover, new_migration, slugify
+from provisioner.database.seeds import discover_seeds, resolve_variables
+from provisioner.database.sqlfile import (
     checksum,
     error_line,
     has_no_transaction_marker,
@@ -19,6 +18,7 @@ from provisioner.sqlfile import (
     plpgsql_line,
     split_statements,
 )
+from provisioner.errors import MigrationError
 
 from .conftest import MIGRATIONS, SEEDS
 

@@ -14,6 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -32,7 +33,7 @@ class Server:
     process: subprocess.Popen[bytes]
     env: dict[str, str]
 
-    def client(self, **kwargs: object) -> httpx.Client:
+    def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10.0, **kwargs)
 
 
@@ -85,11 +86,12 @@ CHAT_BODY = {
 
 def deaf_worker(*args: object) -> None:
     """A worker that drops its first SIGTERM, as Sanic can while a worker finishes start-up
-    (spawned by the supervisor in tests; module level so that it pickles)."""
+    (forked by the supervisor in tests; it says what it heard on stdout)."""
     heard: list[int] = []
 
     def on_term(signum: int, frame: object) -> None:
         heard.append(signum)
+        print(f"deaf worker heard SIGTERM {len(heard)}", flush=True)
         if len(heard) >= 2:
             os._exit(0)
 
@@ -97,4 +99,18 @@ def deaf_worker(*args: object) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     print("deaf worker ready", flush=True)
     while True:
-        time.sleep(0.05)
+        signal.pause()
+
+
+def gated_worker(settings: object, sock: object, counters: object, peers: object) -> None:
+    """The real worker, held before it imports Sanic until the file named by
+    MOCK_TEST_GATE exists: the tests stop the service in a start-up state they choose."""
+    from mock_inference.supervisor import serve_worker, worker_signals
+
+    worker_signals()
+    gate = Path(os.environ["MOCK_TEST_GATE"])
+    print("gated worker waiting", flush=True)
+    while not gate.exists():
+        time.sleep(0.01)
+    print("gated worker starting Sanic", flush=True)
+    serve_worker(settings, sock, counters, peers)  # type: ignore[arg-type]

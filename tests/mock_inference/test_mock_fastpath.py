@@ -21,6 +21,7 @@ import httpx
 import pytest
 from mock_support import CHAT_BODY, Server, start_server, stop_server
 
+RESP = "/v1/responses"
 CHAT = "/v1/chat/completions"
 
 
@@ -48,7 +49,8 @@ def fast_count(server: Server) -> int:
 def _without_ids(data: Any) -> Any:
     """ids (response, tool call) and timestamps differ per answer by design."""
     if isinstance(data, dict):
-        return {k: _without_ids(v) for k, v in data.items() if k not in ("id", "created")}
+        drop = ("id", "created", "created_at", "completed_at", "call_id")
+        return {k: _without_ids(v) for k, v in data.items() if k not in drop}
     if isinstance(data, list):
         return [_without_ids(v) for v in data]
     return data
@@ -128,6 +130,54 @@ PARITY_CASES: list[tuple[str, dict[str, str], bytes]] = [
     ),
     ("/v1/embeddings", {}, json.dumps({"model": "m"}).encode()),
     ("/v1/embeddings", {"x-mock-fault": "500"}, json.dumps({"model": "m", "input": "a"}).encode()),
+    (RESP, {}, json.dumps({"model": "m", "input": "Hello", "instructions": "Be brief"}).encode()),
+    (
+        RESP,
+        {"x-mock-reply-mode": "filler"},
+        json.dumps({"input": "Hi", "max_output_tokens": 16, "seed": 2, "store": False}).encode(),
+    ),
+    (
+        RESP,
+        {},
+        json.dumps(
+            {
+                "input": "weather?",
+                "seed": 4,
+                "tool_choice": "required",
+                "tools": [
+                    {
+                        "type": "function",
+                        "name": "get_weather",
+                        "parameters": {
+                            "type": "object",
+                            "properties": {"city": {"type": "string"}},
+                        },
+                    }
+                ],
+            }
+        ).encode(),
+    ),  # fmt: skip
+    (
+        RESP,
+        {},
+        json.dumps(
+            {
+                "input": "x",
+                "seed": 1,
+                "text": {
+                    "format": {
+                        "type": "json_schema",
+                        "name": "n",
+                        "schema": {"type": "object", "properties": {"a": {"type": "integer"}}},
+                    }
+                },
+            }
+        ).encode(),
+    ),  # fmt: skip
+    (RESP, {}, json.dumps({"model": "m"}).encode()),
+    (RESP, {}, json.dumps({"input": [{"type": "bogus"}]}).encode()),
+    (RESP, {}, json.dumps({"input": "x", "previous_response_id": "resp_00"}).encode()),
+    (RESP, {"x-mock-fault": "429"}, json.dumps({"input": "x"}).encode()),
 ]
 
 

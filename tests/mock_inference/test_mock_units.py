@@ -166,3 +166,75 @@ def test_merged_metrics_equal_one_process_seeing_everything():
     assert merged.index("# HELP vllm:num_requests_running") < merged.index(
         "vllm:num_requests_running{"
     )
+
+
+def test_stop_schedule_repeats_sigterm_once_then_kills() -> None:
+    from mock_inference.supervisor import StopSchedule
+
+    schedule = StopSchedule(resend_after=1.2, kill_after=10.0)
+    timeline = [(100.0, "wait"), (101.0, "wait"), (101.3, "resend"), (102.0, "wait")]
+    timeline += [(109.9, "wait"), (110.1, "kill"), (111.0, "kill")]
+    assert [schedule.due(now) for now, _ in timeline] == [due for _, due in timeline]
+
+
+def _turn(text: str) -> object:
+    from mock_inference.choices import Choice
+    from mock_inference.tokenizer import tokenize
+    from mock_inference.turn import Turn
+
+    pieces = tuple(tokenize(text))
+    return Turn([Choice(0, text, pieces, "stop", None, len(pieces))], prompt_tokens=7)
+
+
+def test_responses_stream_is_a_pure_function_of_the_turn() -> None:
+    from mock_inference.state import State
+    from mock_inference.wire.responses import Rendered, ResponsesStream
+    from mock_inference.wire.responses_request import decode
+
+    turn = _turn("Hello there, friend.")
+    req = decode({"input": "hi", "store": False}, "mock-gpt", None)
+    stream = ResponsesStream(State(Settings()), Rendered(req, turn))  # type: ignore[arg-type]
+    raw = [*stream.preamble(), *stream.opening()]
+    for k in range(turn.steps):  # type: ignore[attr-defined]
+        raw += stream.step(k)
+    raw += stream.closing()
+    events = [orjson.loads(chunk.split(b"\ndata: ", 1)[1]) for chunk in raw]
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    deltas = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
+    assert deltas == "Hello there, friend."
+    assert events[-1]["type"] == "response.completed"
+    assert events[-1]["response"]["usage"]["input_tokens"] == 7
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    async def eof(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("text", ["one two three four five", "one", ""])
+def test_play_fails_at_the_one_fail_point_and_counts_it(text: str) -> None:
+    import asyncio
+    import time
+
+    from mock_inference import validation
+    from mock_inference.flow import fail_point, play
+    from mock_inference.metrics import Metrics
+    from mock_inference.timing import Timing
+    from mock_inference.wire.chat import ChatStream
+
+    turn = _turn(text)
+    req = validation.chat({"messages": [{"role": "user", "content": "x"}]}, "m")
+    metrics = Metrics("m")
+    sink = _Sink()
+    encoder = ChatStream(req, turn)  # type: ignore[arg-type]
+    asyncio.run(play(sink, encoder, turn, Timing(0, 0), True, metrics, time.perf_counter()))  # type: ignore[arg-type]
+    tokens = [s for s in sink.sent if b'"content":"' in s and b'"content":""' not in s]
+    assert len(tokens) == fail_point(len(text.split()))
+    assert b'"error"' in sink.sent[-1]
+    assert metrics.stream_errors == 1 and not metrics.success

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from provisioner.errors import SpecError
-from provisioner.loader import load_stack
+from provisioner.stackfile.loader import load_stack
 
 CORPUS = Path(__file__).resolve().parents[1] / "bad_stacks"
 EXPECTED: dict[str, list[str]] = yaml.safe_load((CORPUS / "expected.yaml").read_text("utf-8"))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from provisioner.errors import SpecError
-from provisioner.interpolate import (
+from provisioner.stackfile.interpolate import (
     MissingVariable,
     interpolate,
     interpolate_string,
     parse_env_file,
 )
-from provisioner.yamlsource import Location, load_yaml_text
+from provisioner.stackfile.yamlsource import Location, load_yaml_text
 
 ENV = {"SET": "value", "EMPTY": ""}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from provisioner.errors import SpecError
-from provisioner.loader import load_stack
-from provisioner.spec import parse_duration
+from provisioner.stackfile.loader import load_stack
+from provisioner.stackfile.spec import parse_duration
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -296,7 +296,7 @@ def test_restart_no_survives_yaml_boolean(write):
 
 
 def test_build_short_form_and_image_default(write):
-    from provisioner.spec import service_image
+    from provisioner.stackfile.spec import service_image
 
     stack = load(write("stack.yaml", "project: d\nservices: {web: {build: ./web}}\n")).stack
     web = stack.services["web"]

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from provisioner.errors import SpecError
-from provisioner.loader import load_stack
+from provisioner.stackfile.loader import load_stack
 
 TRIED = {"documents": 0, "text": 0, "loaded": 0, "spec_errors": 0}
 
