@@ -7,12 +7,13 @@ As many as the CPUs this process may use, capped: the CPUs it may run on
 at least 1, as Go's automaxprocs does: 1.5 CPUs run one worker that is never
 throttled rather than two that are. os.cpu_count() alone would see the host's cores.
 
-The parsing is pure (it takes the files' text); `usable_cpus()` reads the files.
+The parsing is pure (it takes the files' texts); `usable_cpus()` reads the files.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 MAX_AUTO_WORKERS = 8  # past this, more single-threaded workers buy a mock little
 _CGROUP = "/sys/fs/cgroup"  # plain strings: pathlib costs milliseconds of start-up
@@ -62,17 +63,43 @@ def cgroup_paths(proc_self_cgroup: str) -> dict[str, str]:
     return paths
 
 
-def _read(*candidates: str) -> str | None:
-    """The first candidate file that exists: the process's own cgroup, then the mount's
-    root (inside a container without a cgroup namespace the recorded path is the
-    host's, and the container's own cgroup is mounted at the root)."""
-    for path in candidates:
-        try:
-            with open(path) as fh:
-                return fh.read()
-        except OSError:
-            continue
+def cgroup_quota(read: Callable[[str], str | None]) -> float | None:
+    """The CPU quota from the cgroup files, given a reader of file texts (None for a
+    missing file); pure, so it is tested with fake files. For each file the process's
+    own cgroup is tried first, then the mount's root: inside a container without a
+    cgroup namespace the recorded path is the host's and the container's own cgroup is
+    mounted at the root. cgroup v2 first, then v1 (cpu, or cpu,cpuacct)."""
+    join = os.path.join
+
+    def first(*paths: str) -> str | None:
+        for path in paths:
+            text = read(path)
+            if text is not None:
+                return text
+        return None
+
+    own = cgroup_paths(read("/proc/self/cgroup") or "")
+    v2 = own.get("", "/").lstrip("/")
+    quota = quota_v2(first(join(_CGROUP, v2, "cpu.max"), join(_CGROUP, "cpu.max")))
+    if quota is not None:
+        return quota
+    v1 = own.get("cpu", "/").lstrip("/")
+    for mount in (join(_CGROUP, "cpu"), join(_CGROUP, "cpu,cpuacct")):
+        quota = quota_v1(
+            first(join(mount, v1, "cpu.cfs_quota_us"), join(mount, "cpu.cfs_quota_us")),
+            first(join(mount, v1, "cpu.cfs_period_us"), join(mount, "cpu.cfs_period_us")),
+        )
+        if quota is not None:
+            return quota
     return None
+
+
+def _read_file(path: str) -> str | None:
+    try:
+        with open(path) as fh:
+            return fh.read()
+    except OSError:
+        return None
 
 
 def usable_cpus(cap: int = MAX_AUTO_WORKERS) -> int:
@@ -80,20 +107,7 @@ def usable_cpus(cap: int = MAX_AUTO_WORKERS) -> int:
         affinity = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         affinity = os.cpu_count() or 1
-    join = os.path.join
-    own = cgroup_paths(_read("/proc/self/cgroup") or "")
-    v2 = own.get("", "/").lstrip("/")
-    quota = quota_v2(_read(join(_CGROUP, v2, "cpu.max"), join(_CGROUP, "cpu.max")))
-    if quota is None:
-        v1 = own.get("cpu", "/").lstrip("/")
-        for mount in (join(_CGROUP, "cpu"), join(_CGROUP, "cpu,cpuacct")):
-            quota = quota_v1(
-                _read(join(mount, v1, "cpu.cfs_quota_us"), join(mount, "cpu.cfs_quota_us")),
-                _read(join(mount, v1, "cpu.cfs_period_us"), join(mount, "cpu.cfs_period_us")),
-            )
-            if quota is not None:
-                break
-    return workers_for(affinity, quota, cap)
+    return workers_for(affinity, cgroup_quota(_read_file), cap)
 
 
 def parse_workers(raw: str) -> int:

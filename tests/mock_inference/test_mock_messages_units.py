@@ -58,6 +58,30 @@ def test_cgroup_paths() -> None:
     assert paths[""] == "/kubepods/pod1"
 
 
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        # cgroup v2 with a namespace (docker --cpus 1.5): the root's cpu.max.
+        ({"/proc/self/cgroup": "0::/\n", "/sys/fs/cgroup/cpu.max": "150000 100000\n"}, 1.5),
+        # v2 without a namespace: the process's own cgroup, not the root's.
+        ({"/proc/self/cgroup": "0::/kubepods/pod1/c1\n",
+          "/sys/fs/cgroup/kubepods/pod1/c1/cpu.max": "300000 100000",
+          "/sys/fs/cgroup/cpu.max": "max 100000"}, 3.0),
+        # v1 in a container: /proc/self/cgroup names the host's path, the container's
+        # own cgroup is mounted at the root.
+        ({"/proc/self/cgroup": "4:cpu,cpuacct:/docker/abc\n0::/\n",
+          "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us": "100000\n",
+          "/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us": "100000\n"}, 1.0),
+        # v1 without a limit, and no cgroup files at all.
+        ({"/proc/self/cgroup": "1:cpu:/\n", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us": "-1",
+          "/sys/fs/cgroup/cpu/cpu.cfs_period_us": "100000"}, None),
+        ({}, None),
+    ],
+)  # fmt: skip
+def test_cgroup_quota_from_fake_files(files: dict[str, str], expected: float | None) -> None:
+    assert cpus.cgroup_quota(files.get) == expected
+
+
 def test_parse_workers() -> None:
     assert cpus.parse_workers(" 3 ") == 3
     assert 1 <= cpus.parse_workers("AUTO") <= cpus.MAX_AUTO_WORKERS
