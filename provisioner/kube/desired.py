@@ -1,0 +1,62 @@
+"""The objects a stack should have in the cluster: the export, owned and made re-runnable. Pure.
+
+The manifests come from `provisioner export kubernetes` (one generator for both); here
+they gain the owner labels and the namespace, and the migrations Job gets a name derived
+from its content: a Job's pod template cannot change, and a finished Job stays, so the
+same content means "already ran" and new content (new migrations in a new provisioner
+image, a new database URL) a new Job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from provisioner.kube.ownership import with_ownership
+from provisioner.stackfile.loader import LoadedStack
+
+# The labels the export may put on an object to say which stack service it belongs to.
+SERVICE_LABELS = ("org.provisioner/service", "app.kubernetes.io/name", "app.kubernetes.io/component")
+# Kinds a stack never owns even if an export emits them: the namespace is the user's.
+_NOT_OWNED = frozenset({"Namespace", "Kustomization"})
+_MAX_NAME = 63
+
+
+def desired_objects(
+    loaded: LoadedStack, namespace: str, image_overrides: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    from provisioner.export.kubernetes import manifests
+
+    project = loaded.stack.project
+    result = []
+    for obj in manifests(loaded, namespace=namespace, image_overrides=image_overrides):
+        if obj.get("kind") in _NOT_OWNED:
+            continue
+        owned = with_ownership(obj, project)
+        owned["metadata"]["namespace"] = namespace
+        if owned["kind"] == "Job":
+            owned = content_named(owned)
+        result.append(owned)
+    return result
+
+
+def content_named(job: dict[str, Any]) -> dict[str, Any]:
+    """The Job named `<name>-<8 hex of its spec>`."""
+    digest = hashlib.sha256(
+        json.dumps(job.get("spec"), sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()[:8]
+    base = job["metadata"]["name"][: _MAX_NAME - 9].rstrip("-")
+    return {**job, "metadata": {**job["metadata"], "name": f"{base}-{digest}"}}
+
+
+def service_of(obj: dict[str, Any], services: Mapping[str, Any] | None = None) -> str | None:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    for label in SERVICE_LABELS:
+        if labels.get(label):
+            return str(labels[label])
+    name = (obj.get("metadata") or {}).get("name")
+    if services is not None and name in services:
+        return str(name)
+    return None
