@@ -476,6 +476,39 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- export and the image's bootstrap ------------------------------------------------------
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from provisioner.cli import export
+
+    loaded = _load(args)
+    if args.export_target == "compose":
+        return export.export_compose(loaded, args.output)
+    return export.export_kubernetes(loaded, args)
+
+
+def cmd_bootstrap_db(args: argparse.Namespace) -> int:
+    from provisioner.cli.bootstrap import run
+
+    def stack_settings(args: argparse.Namespace) -> dict[str, object]:
+        loaded = _load(args)
+        migrations, seeds = loaded.stack.migrations, loaded.stack.seeds
+        if migrations is None:
+            raise SpecError(
+                f"{loaded.files[0]}: no 'migrations' section is declared and DATABASE_URL "
+                "is not set."
+            )
+        return {
+            "database_url": migrations.database_url,
+            "migrations": _migration_dir(loaded, migrations.path),
+            "seeds": _migration_dir(loaded, seeds.path) if seeds else None,
+            "variables": dict(seeds.variables) if seeds else {},
+        }
+
+    return run(args, stack_settings)
+
+
 # ---- migrate ------------------------------------------------------------------------------
 
 

@@ -106,7 +106,51 @@ def build_parser() -> argparse.ArgumentParser:
     msub.add_parser("status", help="applied, pending and changed migrations")
     new = msub.add_parser("new", help="create the next pair of migration files")
     new.add_argument("name")
+    _export_parsers(sub)
     return parser
+
+
+def _export_parsers(sub: argparse._SubParsersAction) -> None:
+    export = sub.add_parser(
+        "export", help="write the stack as a compose file or Kubernetes manifests"
+    )
+    esub = export.add_subparsers(dest="export_target", required=True, metavar="TARGET")
+    compose = esub.add_parser("compose", help="a docker-compose.yml (stdout unless -o)")
+    compose.add_argument("-o", "--output", type=Path, default=None, metavar="FILE")
+    kube = esub.add_parser("kubernetes", help="manifests and a kustomization.yaml in a folder")
+    kube.add_argument("-o", "--output", type=Path, required=True, metavar="DIR")
+    kube.add_argument("-n", "--namespace", default=None, help="namespace for every object")
+    kube.add_argument(
+        "--image",
+        action="append",
+        metavar="SERVICE=IMAGE",
+        help="run SERVICE from IMAGE (e.g. one pushed to the cluster's registry); repeatable",
+    )
+    boot = sub.add_parser(
+        "bootstrap-db",
+        help="wait for the database, run migrations and seeds, exit (the image's command)",
+    )
+    boot.add_argument(
+        "--database-url", default=None, help="default: $DATABASE_URL, else the stack's"
+    )
+    boot.add_argument("--migrations", type=Path, default=None, metavar="DIR")
+    boot.add_argument("--seeds", type=Path, default=None, metavar="DIR")
+    boot.add_argument(
+        "--wait",
+        type=_seconds,
+        default=120.0,
+        metavar="DURATION",
+        help="how long to wait for the database to answer (default 120s)",
+    )
+
+
+def _seconds(text: str) -> float:
+    from provisioner.stackfile.spec import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 _received: list[int] = []
@@ -147,7 +191,7 @@ def _run(argv: list[str] | None) -> int:
             return code
     from provisioner.cli import commands
 
-    handler = getattr(commands, f"cmd_{args.command}")
+    handler = getattr(commands, f"cmd_{args.command.replace('-', '_')}")
     try:
         return int(handler(args) or 0)
     except ProvisionerError as exc:

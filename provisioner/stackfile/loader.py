@@ -6,6 +6,7 @@ the field, and what is allowed.
 
 from __future__ import annotations
 
+import copy
 import os
 import types
 import typing
@@ -41,6 +42,8 @@ class LoadedStack:
     project_dir: Path
     files: tuple[Path, ...]
     document: Any = field(repr=False, compare=False)
+    # The merged document before `${VAR}` interpolation: exports keep variable references.
+    template: Any = field(default=None, repr=False, compare=False)
 
     def location(self, *path: Any) -> Location | None:
         return location_of(self.document, path)
@@ -75,6 +78,7 @@ def load_stack(
     env = load_environment(env_files, project_dir, environ)
 
     merged: Any = None
+    template: Any = None
     for path in paths:
         document = load_yaml_file(path, label=str(path))
         if document is None:
@@ -85,6 +89,8 @@ def load_stack(
                 f"{where}: the top level must be a mapping with 'project' and 'services', "
                 f"not {'a list' if isinstance(document, list) else 'a single value'}."
             )
+        raw = _normalise(copy.deepcopy(document))
+        template = raw if template is None else merge(template, raw)
         document = _normalise(interpolate(document, env))
         merged = document if merged is None else merge(merged, document)
     if project_name:
@@ -110,7 +116,7 @@ def load_stack(
                 + "; remove one of these depends_on entries",
             )
         )
-    return LoadedStack(stack, project_dir, tuple(paths), merged)
+    return LoadedStack(stack, project_dir, tuple(paths), merged, template)
 
 
 # ---- merging --------------------------------------------------------------------------
