@@ -44,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print passwords and tokens instead of masking them",
     )
+    _target_options(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     apply = sub.add_parser("apply", help="converge Docker to the stack, migrate and seed")
@@ -153,6 +154,55 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+KUBE_COMMANDS = ("apply", "diff", "destroy", "status")
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    """Where apply, diff, destroy and status act: Docker (default) or a Kubernetes cluster."""
+    group = parser.add_argument_group("target (named as kubectl names them)")
+    group.add_argument(
+        "--target",
+        choices=("docker", "kubernetes"),
+        default="docker",
+        help="converge the local Docker engine (default) or a Kubernetes cluster",
+    )
+    group.add_argument(
+        "--kubeconfig",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="kubeconfig (default: the first file in $KUBECONFIG, else ~/.kube/config)",
+    )
+    group.add_argument(
+        "--context", default=None, metavar="NAME", help="kubeconfig context (default: current)"
+    )
+    group.add_argument(
+        "--namespace",
+        default=None,
+        metavar="NS",
+        help="namespace (default: the context's, else 'default'); created by apply if missing",
+    )
+    group.add_argument(
+        "--registry",
+        default=None,
+        metavar="HOST[:PORT]",
+        help="push the images the stack builds here; the cluster pulls them from it",
+    )
+    group.add_argument(
+        "--load-images-with",
+        default=None,
+        metavar="CMD",
+        help="load images into the cluster with `CMD IMAGE...` (e.g. 'kind load docker-image')",
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long apply and destroy wait on the cluster (default 300)",
+    )
+
+
 _received: list[int] = []
 
 
@@ -183,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
+    if args.target == "kubernetes":
+        return _run_kubernetes(args)
     if args.command in ("apply", "diff"):
         from provisioner.cli.fastpath import try_fast
 
@@ -198,5 +250,26 @@ def _run(argv: list[str] | None) -> int:
         message = str(exc) if args.show_secrets else mask_text(str(exc))
         print(f"error: {message}", file=sys.stderr)
         return _interrupted_status() if isinstance(exc, Interrupted) else exc.exit_code
+    except BrokenPipeError:
+        return 0
+
+
+def _run_kubernetes(args: argparse.Namespace) -> int:
+    """The cluster path: lightkube is imported only here, never on the Docker path."""
+    if args.command not in KUBE_COMMANDS:
+        print(
+            f"error: `{args.command}` does not take --target kubernetes; it acts on the local "
+            f"stack only. On a cluster: {', '.join(KUBE_COMMANDS)}.",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        from provisioner.kube import commands as kube_commands
+
+        return int(getattr(kube_commands, f"cmd_{args.command}")(args) or 0)
+    except ProvisionerError as exc:
+        message = str(exc) if args.show_secrets else mask_text(str(exc))
+        print(f"error: {message}", file=sys.stderr)
+        return exc.exit_code
     except BrokenPipeError:
         return 0

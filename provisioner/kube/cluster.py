@@ -107,9 +107,7 @@ def apply(target: Target, obj: dict[str, Any], *, dry_run: bool = False) -> dict
 
 def delete(target: Target, kind: str, name: str) -> None:
     try:
-        target.client.delete(
-            KINDS[kind], name, namespace=target.namespace, cascade=_foreground()
-        )
+        target.client.delete(KINDS[kind], name, namespace=target.namespace, cascade=_foreground())
     except ApiError as exc:
         if exc.status.code != 404:
             raise api_failure(target, f"delete {kind} {name}", exc) from None

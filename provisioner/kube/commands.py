@@ -218,7 +218,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
         for obj, plan in zip(objects, plans, strict=False):
             if plan.action != "unchanged":
                 cluster.apply(target, obj)
-                progress.service(plan.service or plan.name, f"{plan.kind}/{plan.name} {plan.action}d")
+                progress.service(
+                    plan.service or plan.name, f"{plan.kind}/{plan.name} {plan.action}d"
+                )
         for plan in plans[len(objects) :]:
             progress.service(plan.service or plan.name, f"deleting {plan.kind}/{plan.name}")
             cluster.delete(target, plan.kind, plan.name)
@@ -304,11 +306,11 @@ def _summary(
     rows = []
     for name, service in loaded.stack.services.items():
         done = actions.get(name, {"unchanged"})
-        action = next(
-            (a for a in ("create", "update", "delete") if a in done), "unchanged"
-        )
+        action = next((a for a in ("create", "update", "delete") if a in done), "unchanged")
         urls = " ".join(mask_value("url", u, args.show_secrets) for u in service.urls.values())
-        rows.append([name, {"create": "created", "update": "updated"}.get(action, action), "ready", urls])
+        rows.append(
+            [name, {"create": "created", "update": "updated"}.get(action, action), "ready", urls]
+        )
     lines = []
     if has_changes(plans):
         lines.append(
@@ -366,7 +368,10 @@ def cmd_destroy(args: argparse.Namespace) -> int:
         _confirm(project, target.namespace, claim_names)
     owned = list(cluster.owned_everything(target, project))
     for obj in owned:
-        progress.service(service_of(obj) or obj["metadata"]["name"], f"deleting {obj['kind']}/{obj['metadata']['name']}")
+        progress.service(
+            service_of(obj) or obj["metadata"]["name"],
+            f"deleting {obj['kind']}/{obj['metadata']['name']}",
+        )
         cluster.delete(target, obj["kind"], obj["metadata"]["name"])
     _wait_gone(target, project, ["Pod", *cluster.OWNED_KINDS], args.timeout)
     for name in claim_names:
@@ -374,9 +379,15 @@ def cmd_destroy(args: argparse.Namespace) -> int:
         cluster.delete(target, "PersistentVolumeClaim", name)
     if claim_names:
         _wait_gone(target, project, ["PersistentVolumeClaim"], args.timeout)
-    kept = "" if args.volumes else " Volumes (PersistentVolumeClaims) were kept; --volumes deletes them."
+    kept = (
+        ""
+        if args.volumes
+        else " Volumes (PersistentVolumeClaims) were kept; --volumes deletes them."
+    )
     if not owned and not claim_names:
-        print(f"Nothing to destroy for project '{project}' in namespace '{target.namespace}'.{kept}")
+        print(
+            f"Nothing to destroy for project '{project}' in namespace '{target.namespace}'.{kept}"
+        )
     else:
         deleted = f" Deleted claims: {', '.join(claim_names)}." if claim_names else ""
         print(
@@ -405,9 +416,15 @@ def _wait_gone(target: Target, project: str, kinds: list[str], timeout: float) -
         left = []
         for kind in kinds:
             if kind == "Pod":
-                left += [f"Pod/{p['metadata']['name']}" for p in cluster.list_pods(target, owner_labels(project))]
+                left += [
+                    f"Pod/{p['metadata']['name']}"
+                    for p in cluster.list_pods(target, owner_labels(project))
+                ]
             else:
-                left += [f"{kind}/{o['metadata']['name']}" for o in cluster.list_owned(target, kind, project)]
+                left += [
+                    f"{kind}/{o['metadata']['name']}"
+                    for o in cluster.list_owned(target, kind, project)
+                ]
         if not left:
             return
         if time.monotonic() > deadline:
@@ -432,7 +449,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     for name, service in services.items():
         workloads = [
-            o for o in owned if o["kind"] in ("StatefulSet", "Deployment") and service_of(o, services) == name
+            o
+            for o in owned
+            if o["kind"] in ("StatefulSet", "Deployment") and service_of(o, services) == name
         ]
         entry: dict[str, Any] = {
             "service": name,
@@ -457,9 +476,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     jobs = [
         {"job": o["metadata"]["name"], "state": ready(o)[1]} for o in owned if o["kind"] == "Job"
     ]
-    claim_rows = [
-        {"claim": c["metadata"]["name"], "state": ready(c)[1]} for c in claims
-    ]
+    claim_rows = [{"claim": c["metadata"]["name"], "state": ready(c)[1]} for c in claims]
     if args.json:
         print(
             json.dumps(
@@ -479,7 +496,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(
         table(
             [
-                [r["service"], r["kind"], r["state"], str(r["restarts"]), " ".join(r["urls"].values())]
+                [
+                    r["service"],
+                    r["kind"],
+                    r["state"],
+                    str(r["restarts"]),
+                    " ".join(r["urls"].values()),
+                ]
                 for r in rows
             ],
             ["SERVICE", "KIND", "STATE", "RESTARTS", "URL (after port-forward)"],

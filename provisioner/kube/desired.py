@@ -18,7 +18,11 @@ from provisioner.kube.ownership import with_ownership
 from provisioner.stackfile.loader import LoadedStack
 
 # The labels the export may put on an object to say which stack service it belongs to.
-SERVICE_LABELS = ("org.provisioner/service", "app.kubernetes.io/name", "app.kubernetes.io/component")
+SERVICE_LABELS = (
+    "org.provisioner/service",
+    "app.kubernetes.io/name",
+    "app.kubernetes.io/component",
+)
 # Kinds a stack never owns even if an export emits them: the namespace is the user's.
 _NOT_OWNED = frozenset({"Namespace", "Kustomization"})
 _MAX_NAME = 63

@@ -50,9 +50,7 @@ class FieldChange:
 def comparable(obj: dict[str, Any]) -> dict[str, Any]:
     """The object without status and the server's bookkeeping."""
     result = {k: v for k, v in obj.items() if k != "status"}
-    metadata = {
-        k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE_METADATA
-    }
+    metadata = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in _VOLATILE_METADATA}
     annotations = {
         k: v
         for k, v in (metadata.get("annotations") or {}).items()
@@ -111,9 +109,11 @@ def _list_key(before: list[Any], after: list[Any]) -> str | None:
     for key in _LIST_KEYS:
         left = [_hashable(item.get(key)) for item in before]
         right = [_hashable(item.get(key)) for item in after]
-        if None not in left + right and len(set(left)) == len(left) == len(before) and len(
-            set(right)
-        ) == len(right):
+        if (
+            None not in left + right
+            and len(set(left)) == len(left) == len(before)
+            and len(set(right)) == len(right)
+        ):
             return key
     return None
 

@@ -38,9 +38,16 @@ class Publish:
     load_with: str | None = None
 
 
-def build_spec(name: str, image: str, context: Path, dockerfile: str = "Dockerfile") -> DesiredService:
+def build_spec(
+    name: str,
+    image: str,
+    context: Path,
+    dockerfile: str = "Dockerfile",
+    args: dict[str, str] | None = None,
+) -> DesiredService:
     """A DesiredService for an image built outside the stack's services (the provisioner's)."""
-    service = Service.model_validate({"image": image, "build": Build(context=str(context), dockerfile=dockerfile)})
+    build = Build(context=str(context), dockerfile=dockerfile, args=args or {})
+    service = Service.model_validate({"image": image, "build": build})
     return DesiredService(
         name=name,
         container_name="",
