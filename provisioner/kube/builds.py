@@ -1,6 +1,7 @@
 """Which images applying to a cluster must build: the stack's own and the provisioner's.
 
-The provisioner image (the root Dockerfile) runs the migrations and seeds Job; it is
+The provisioner image (the root Dockerfile) runs the migrations and seeds Job and the
+init containers that wait for dependencies; it is
 built on the same Python base image the stack's Python services use, as the compose
 export's one-shot is. Keys are what the export's `image_overrides` takes: service
 names, and the Job's name for the provisioner image.
@@ -22,7 +23,11 @@ def built_images(loaded: LoadedStack, desired: DesiredState) -> dict[str, Desire
 
     stack = loaded.stack
     specs = {name: s for name, s in desired.services.items() if s.build is not None}
-    if stack.migrations is not None:
+    # It runs the Job and every init container that waits for a dependency.
+    needs_provisioner = stack.migrations is not None or any(
+        s.depends_on for s in stack.services.values()
+    )
+    if needs_provisioner:
         specs[JOB_NAME] = build_spec(
             JOB_NAME,
             f"{stack.project}-{PROVISIONER_IMAGE_SUFFIX}",

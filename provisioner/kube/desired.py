@@ -47,7 +47,13 @@ def desired_objects(
 
 
 def content_named(job: dict[str, Any]) -> dict[str, Any]:
-    """The Job named `<name>-<8 hex of its spec>`."""
+    """The Job named `<name>-<8 hex of its spec>`, kept after it finishes.
+
+    Its existence is the record that this content ran, so no TTL deletes it (current
+    clusters honour ttlSecondsAfterFinished, 1.20 ignores it); apply prunes old ones.
+    """
+    spec = {k: v for k, v in (job.get("spec") or {}).items() if k != "ttlSecondsAfterFinished"}
+    job = {**job, "spec": spec}
     digest = hashlib.sha256(
         json.dumps(job.get("spec"), sort_keys=True, separators=(",", ":")).encode()
     ).hexdigest()[:8]
