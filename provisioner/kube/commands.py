@@ -76,16 +76,19 @@ def _image_overrides(
     from provisioner.engine import docker_api
     from provisioner.kube.builds import built_images
 
-    specs = built_images(loaded, resolve(loaded))
-    if not specs:
+    items = built_images(loaded, resolve(loaded))
+    if not items:
         return {}
     client = docker_api.connect()
     refs: dict[str, str] = {}
-    for key, spec in specs.items():
+    for key, item in items.items():
+        spec = item.spec
         if build:
-            image_id = images.ensure_built(client, loaded.stack.project, spec, progress)
+            image_id = images.ensure_built(
+                client, loaded.stack.project, spec, item.digest, progress
+            )
         else:
-            image_id = images.current_id(client, spec) or "sha256:" + "0" * 12
+            image_id = images.current_id(client, spec, item.digest) or "sha256:" + "0" * 12
         ref = images.content_ref(spec.image, image_id, publish.registry)
         if build:
             images.tag(client, spec.image, ref)

@@ -60,10 +60,13 @@ def build_spec(
 
 
 def ensure_built(
-    client: docker.DockerClient, project: str, spec: DesiredService, progress: Progress
+    client: docker.DockerClient,
+    project: str,
+    spec: DesiredService,
+    digest: str | None,
+    progress: Progress,
 ) -> str:
-    """Build when the context changed (as the Docker target does); returns the image ID."""
-    digest = docker_images.context_hash(spec)
+    """Build when what the build reads changed (as the Docker target does); the image ID."""
     current = _image_id_and_hash(client, spec.image)
     if current is None or current[1] != (digest or ""):
         progress.service(spec.name, f"building image {spec.image}")
@@ -164,10 +167,10 @@ def load(command: str, refs: list[str], progress: Progress) -> None:
         )
 
 
-def current_id(client: docker.DockerClient, spec: DesiredService) -> str | None:
-    """The local image's ID when it was built from the current context; None otherwise."""
+def current_id(client: docker.DockerClient, spec: DesiredService, digest: str | None) -> str | None:
+    """The local image's ID when it was built from the current inputs; None otherwise."""
     found = _image_id_and_hash(client, spec.image)
-    if found is None or found[1] != (docker_images.context_hash(spec) or ""):
+    if found is None or found[1] != (digest or ""):
         return None
     return found[0]
 

@@ -8,6 +8,7 @@ Each module gets its own namespace, deleted afterwards with everything in it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -161,10 +162,8 @@ def cluster(kubeconfig: Path, kube: Any) -> Iterator[Cluster]:
 
     namespace = new_namespace("pk")
     yield Cluster(kubeconfig, namespace, f"kt{uuid.uuid4().hex[:6]}", kube)
-    try:
+    with contextlib.suppress(Exception):
         kube.delete(Namespace, namespace)
-    except Exception:
-        pass
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import textwrap
 from pathlib import Path
@@ -55,9 +56,7 @@ def test_a_missing_image_names_the_image(cluster: Cluster, tmp_path: Path):
     assert "cannot start" in message
 
 
-def test_a_namespace_without_permission_is_refused_clearly(
-    cluster: Cluster, tmp_path: Path, admin
-):
+def test_a_namespace_without_permission_is_refused_clearly(cluster: Cluster, tmp_path: Path, admin):
     namespace = cluster.namespace
     cluster.kubectl("create", "namespace", namespace, check=False)
     cluster.kubectl("create", "serviceaccount", "nobody")
@@ -120,7 +119,5 @@ def test_two_stacks_in_one_namespace_do_not_see_each_other(kubeconfig, kube, tmp
     finally:
         from lightkube.resources.core_v1 import Namespace
 
-        try:
+        with contextlib.suppress(Exception):
             kube.delete(Namespace, shared.namespace)
-        except Exception:
-            pass
