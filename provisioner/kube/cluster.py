@@ -77,17 +77,20 @@ def list_owned(target: Target, kind: str, project: str) -> list[dict[str, Any]]:
         target,
         f"list {kind}s",
         lambda: list(
-            target.client.list(KINDS[kind], namespace=target.namespace, labels=selector(project))
+            target.client.list(
+                KINDS[kind], namespace=target.namespace, labels=dict(selector(project))
+            )
         ),
     )
     return [_as_dict(item, kind) for item in items]
 
 
 def list_pods(target: Target, labels: dict[str, str]) -> list[dict[str, Any]]:
+    wanted: dict[str, Any] = dict(labels)
     items = _call(
         target,
         "list pods",
-        lambda: list(target.client.list(Pod, namespace=target.namespace, labels=labels)),
+        lambda: list(target.client.list(Pod, namespace=target.namespace, labels=wanted)),
     )
     return [_as_dict(item, "Pod") for item in items]
 
