@@ -488,6 +488,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     return export.export_kubernetes(loaded, args)
 
 
+def cmd_wait_for(args: argparse.Namespace) -> int:
+    from provisioner.cli.waitfor import run
+
+    return run(args)
+
+
 def cmd_bootstrap_db(args: argparse.Namespace) -> int:
     from provisioner.cli.bootstrap import run
 

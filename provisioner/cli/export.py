@@ -29,7 +29,12 @@ def export_compose(loaded: LoadedStack, output: Path | None) -> int:
 
 
 def export_kubernetes(loaded: LoadedStack, args: argparse.Namespace) -> int:
-    from provisioner.export.kubernetes import manifests, port_forward_notes, render_files
+    from provisioner.export.kubernetes import (
+        export_notes,
+        manifests,
+        port_forward_notes,
+        render_files,
+    )
 
     overrides = {}
     for item in args.image or []:
@@ -53,6 +58,8 @@ def export_kubernetes(loaded: LoadedStack, args: argparse.Namespace) -> int:
             f"note: not written by this export, left as they are: {', '.join(sorted(stale))}",
             file=sys.stderr,
         )
+    for note in export_notes(loaded):
+        print(f"note: {note}", file=sys.stderr)
     print(port_forward_notes(loaded, namespace=args.namespace))
     return 0
 

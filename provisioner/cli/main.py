@@ -127,6 +127,13 @@ def _export_parsers(sub: argparse._SubParsersAction) -> None:
         metavar="SERVICE=IMAGE",
         help="run SERVICE from IMAGE (e.g. one pushed to the cluster's registry); repeatable",
     )
+    wait = sub.add_parser(
+        "wait-for",
+        help="poll a typed probe against HOST until healthy (Kubernetes init containers)",
+    )
+    wait.add_argument("host")
+    wait.add_argument("probe", help='the probe as JSON, e.g. \'{"type": "redis", "port": 6379}\'')
+    wait.add_argument("--timeout", type=_seconds, default=None, metavar="DURATION")
     boot = sub.add_parser(
         "bootstrap-db",
         help="wait for the database, run migrations and seeds, exit (the image's command)",

@@ -66,22 +66,29 @@ def run_probe(client: docker.DockerClient, probe: object, inspect: dict) -> None
             if code != 0:
                 raise ProbeFailed(f"command exited with {code}: {output[-200:]}")
             return
-        target = resolve_target(inspect, probe.port)  # type: ignore[attr-defined]
-        if isinstance(probe, TcpProbe):
-            _tcp(target)
-        elif isinstance(probe, HttpProbe):
-            _http(target, probe)
-        elif isinstance(probe, PostgresProbe):
-            _postgres(target, probe)
-        elif isinstance(probe, RedisProbe):
-            _redis(target, probe)
-        elif isinstance(probe, AmqpProbe):
-            _amqp(target, probe)
+        probe_address(resolve_target(inspect, probe.port), probe)  # type: ignore[attr-defined]
     except ProbeFailed:
         raise
     except Exception as exc:  # noqa: BLE001 - any client error means "not healthy yet"
         text = str(exc).strip().splitlines()
         raise ProbeFailed(f"{type(exc).__name__}: {text[0] if text else ''}".strip()) from None
+
+
+def probe_address(target: Target, probe: object) -> None:
+    """One attempt of a network probe against an address (not exec): raises on failure.
+    Also what `provisioner wait-for` runs in a Kubernetes init container."""
+    if isinstance(probe, TcpProbe):
+        _tcp(target)
+    elif isinstance(probe, HttpProbe):
+        _http(target, probe)
+    elif isinstance(probe, PostgresProbe):
+        _postgres(target, probe)
+    elif isinstance(probe, RedisProbe):
+        _redis(target, probe)
+    elif isinstance(probe, AmqpProbe):
+        _amqp(target, probe)
+    else:
+        raise ProbeFailed(f"{type(probe).__name__} cannot be run against an address")
 
 
 def _tcp(target: Target) -> None:

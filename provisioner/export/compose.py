@@ -42,6 +42,7 @@ from provisioner.export.templates import (
 from provisioner.stackfile.loader import LoadedStack
 from provisioner.stackfile.spec import Port, Service
 
+NO_NEW_PRIVILEGES = "no-new-privileges:true"
 _HEALTHY = {"started": "service_started", "healthy": "service_healthy"}
 
 
@@ -174,6 +175,7 @@ def _service(loaded: LoadedStack, name: str, service: Service) -> dict[str, Any]
         }
     if service.stop_grace_period != 10.0:
         entry["stop_grace_period"] = format_duration(service.stop_grace_period)
+    entry["security_opt"] = [NO_NEW_PRIVILEGES]  # as `apply` creates every container
     return entry
 
 
@@ -259,6 +261,7 @@ def _migrate_job(loaded: LoadedStack) -> dict[str, Any]:
         "environment": environment,
         "depends_on": {endpoint.service: {"condition": "service_healthy"}},
         "restart": "no",
+        "security_opt": [NO_NEW_PRIVILEGES],
     }
 
 

@@ -82,10 +82,7 @@ def _postgres(probe: PostgresProbe) -> str:
 
 def _redis(probe: RedisProbe) -> str:
     password = f'REDISCLI_AUTH="${PROBE_PASSWORD_ENV}" ' if probe_password(probe) else ""
-    return (
-        f"{password}redis-cli -h 127.0.0.1 -p {probe.port} -t {ATTEMPT_TIMEOUT_S} ping "
-        "| grep -qx PONG"
-    )
+    return f"{password}redis-cli -h 127.0.0.1 -p {probe.port} ping | grep -qx PONG"
 
 
 def tcp_script(port: int) -> str:

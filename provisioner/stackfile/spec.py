@@ -223,6 +223,11 @@ MountSpec = Annotated[Mount, BeforeValidator(parse_mount)]
 
 class ProbeBase(Strict):
     timeout: Duration = Field(default=120.0, description="total time to wait for healthy")
+    liveness: bool = Field(
+        default=False,
+        description="exports only: also restart the container when the probe fails "
+        "(Kubernetes livenessProbe); off by default, as restarts lose a database's logs",
+    )
 
 
 class TcpProbe(ProbeBase):
@@ -276,6 +281,37 @@ HealthCheck = Annotated[
     TcpProbe | HttpProbe | PostgresProbe | RedisProbe | AmqpProbe | ExecProbe,
     Field(discriminator="type"),
 ]
+
+
+# ---- resources (used by `export kubernetes`) ----------------------------------------
+
+# Kubernetes quantities: '500m', '0.5', '256Mi', '1G'.
+_QUANTITY_RE = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
+
+
+def _quantity(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("expected a quantity such as '500m', '256Mi' or a number")
+    if isinstance(value, int | float):
+        value = str(value)
+    if isinstance(value, str) and not _QUANTITY_RE.match(value):
+        raise ValueError(
+            f"'{value}' is not a quantity; use e.g. '500m' or '1' (CPU), '256Mi' or '1Gi' (memory)"
+        )
+    return value
+
+
+Quantity = Annotated[str, BeforeValidator(_quantity)]
+
+
+class ResourceAmounts(Strict):
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+
+
+class Resources(Strict):
+    requests: ResourceAmounts = ResourceAmounts()
+    limits: ResourceAmounts = ResourceAmounts()
 
 
 # ---- services ----------------------------------------------------------------------------
@@ -339,6 +375,9 @@ class Service(Strict):
     hostname: str | None = None
     user: str | None = None
     stop_grace_period: Duration = 10.0
+    resources: Resources | None = Field(
+        default=None, description="exports only: Kubernetes requests and limits"
+    )
     urls: dict[str, str] = Field(
         default={}, description="connection URLs for the host, e.g. DATABASE_URL; go to .env.local"
     )
@@ -390,6 +429,9 @@ class Volume(Strict):
     labels: Annotated[
         dict[str, str], BeforeValidator(lambda v: _key_value_mapping(v, "label"))
     ] = {}
+    # Exports only: the Kubernetes PersistentVolumeClaim of the StatefulSet that owns it.
+    size: Quantity | None = Field(default=None, description="claim size, default 1Gi")
+    storage_class: str | None = Field(default=None, description="default: the cluster's")
 
 
 class Migrations(Strict):
