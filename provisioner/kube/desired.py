@@ -26,6 +26,7 @@ SERVICE_LABELS = (
 # Kinds a stack never owns even if an export emits them: the namespace is the user's.
 _NOT_OWNED = frozenset({"Namespace", "Kustomization"})
 _MAX_NAME = 63
+CONFIG_HASH = "org.provisioner/config-hash"
 
 
 def desired_objects(
@@ -34,16 +35,72 @@ def desired_objects(
     from provisioner.export.kubernetes import manifests
 
     project = loaded.stack.project
+    exported = [
+        obj
+        for obj in manifests(loaded, namespace=namespace, image_overrides=image_overrides)
+        if obj.get("kind") not in _NOT_OWNED
+    ]
     result = []
-    for obj in manifests(loaded, namespace=namespace, image_overrides=image_overrides):
-        if obj.get("kind") in _NOT_OWNED:
-            continue
+    for obj in with_config_hashes(exported):
         owned = with_ownership(obj, project)
         owned["metadata"]["namespace"] = namespace
         if owned["kind"] == "Job":
             owned = content_named(owned)
         result.append(owned)
     return result
+
+
+def with_config_hashes(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Workloads whose pod template carries a digest of the ConfigMaps and Secrets it reads.
+
+    Pods read environment from them once, at start: without the digest, changing a
+    value in stack.yaml would update the ConfigMap and leave the pods running the old
+    value. With it, exactly the workloads that read the changed data roll.
+    """
+    data = {
+        (o["kind"], o["metadata"]["name"]): {k: o.get(k) for k in ("data", "stringData")}
+        for o in objects
+        if o["kind"] in ("ConfigMap", "Secret")
+    }
+    result = []
+    for obj in objects:
+        template = (obj.get("spec") or {}).get("template")
+        if not isinstance(template, dict):
+            result.append(obj)
+            continue
+        refs = sorted(_config_refs(template.get("spec") or {}))
+        if not refs:
+            result.append(obj)
+            continue
+        payload = json.dumps([[*ref, data.get(ref)] for ref in refs], sort_keys=True)
+        digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
+        metadata = dict(template.get("metadata") or {})
+        metadata["annotations"] = {**(metadata.get("annotations") or {}), CONFIG_HASH: digest}
+        spec = {**obj["spec"], "template": {**template, "metadata": metadata}}
+        result.append({**obj, "spec": spec})
+    return result
+
+
+def _config_refs(pod: dict[str, Any]) -> set[tuple[str, str]]:
+    refs: set[tuple[str, str]] = set()
+    for container in (pod.get("containers") or []) + (pod.get("initContainers") or []):
+        for source in container.get("envFrom") or []:
+            if "configMapRef" in source:
+                refs.add(("ConfigMap", source["configMapRef"]["name"]))
+            if "secretRef" in source:
+                refs.add(("Secret", source["secretRef"]["name"]))
+        for variable in container.get("env") or []:
+            value_from = variable.get("valueFrom") or {}
+            if "configMapKeyRef" in value_from:
+                refs.add(("ConfigMap", value_from["configMapKeyRef"]["name"]))
+            if "secretKeyRef" in value_from:
+                refs.add(("Secret", value_from["secretKeyRef"]["name"]))
+    for volume in pod.get("volumes") or []:
+        if "configMap" in volume:
+            refs.add(("ConfigMap", volume["configMap"]["name"]))
+        if "secret" in volume:
+            refs.add(("Secret", volume["secret"]["secretName"]))
+    return refs
 
 
 def content_named(job: dict[str, Any]) -> dict[str, Any]:

@@ -153,3 +153,33 @@ def test_docker_path_never_imports_the_kubernetes_client():
         "sys.exit('lightkube' in sys.modules or 'provisioner.kube.commands' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_config_hash_rolls_only_the_workloads_that_read_the_data():
+    from provisioner.kube.desired import CONFIG_HASH, with_config_hashes
+
+    def objects(value: str) -> list[dict]:
+        reader = {
+            "kind": "Deployment",
+            "metadata": {"name": "app"},
+            "spec": {
+                "template": {
+                    "spec": {"containers": [{"envFrom": [{"configMapRef": {"name": "app-env"}}]}]}
+                }
+            },
+        }
+        other = {
+            "kind": "Deployment",
+            "metadata": {"name": "other"},
+            "spec": {"template": {"spec": {"containers": [{"name": "x"}]}}},
+        }
+        config = {"kind": "ConfigMap", "metadata": {"name": "app-env"}, "data": {"MODE": value}}
+        return with_config_hashes([config, reader, other])
+
+    first, second = objects("a"), objects("b")
+    hashes = [
+        o["spec"]["template"]["metadata"]["annotations"][CONFIG_HASH] for o in (first[1], second[1])
+    ]
+    assert hashes[0] != hashes[1]
+    assert objects("a")[1] == first[1]
+    assert first[2] == second[2] and "metadata" not in first[2]["spec"]["template"]
