@@ -27,8 +27,6 @@ REPO = Path(__file__).resolve().parents[2]
 K8S_HOME = Path(os.environ.get("K8S_HOME", "/var/cache/provisioner-k8s"))
 HARNESS = Path(os.environ.get("K8S_HARNESS", REPO.parent / "shared" / "k8s"))
 
-pytestmark = [pytest.mark.kube, pytest.mark.docker]
-
 
 def kubeconfig_path() -> Path:
     return Path(os.environ.get("PROVISIONER_TEST_KUBECONFIG", K8S_HOME / "host.kubeconfig"))

@@ -13,6 +13,8 @@ import yaml
 
 from tests.kube.conftest import Cluster, new_namespace, ok, one_paragraph_error
 
+pytestmark = [pytest.mark.kube, pytest.mark.docker]
+
 
 def small_stack(directory: Path, service: str, image: str = "${REDIS_IMAGE}") -> Path:
     path = directory / f"{service}.yaml"

@@ -16,6 +16,8 @@ from tests.kube.conftest import Cluster, ok
 
 WORKLOADS = ("statefulset/postgres", "statefulset/redis", "statefulset/rabbitmq")
 
+pytestmark = [pytest.mark.kube, pytest.mark.docker]
+
 
 def _job(cluster: Cluster) -> dict:
     jobs = cluster.get_json("jobs", "-l", f"org.provisioner/project={cluster.project}")["items"]
