@@ -65,7 +65,7 @@ def kube(namespace: str, project: str, *args: str) -> list[str]:
         "--namespace",
         namespace,
         "--load-images-with",
-        f"bash {HARNESS / 'load-images.sh'}",
+        f"env K8S_HOME={K8S_HOME} bash {HARNESS / 'load-images.sh'}",
         *args,
     ]
 

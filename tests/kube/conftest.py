@@ -102,7 +102,7 @@ class Cluster:
             "--namespace",
             namespace or self.namespace,
             "--load-images-with",
-            f"bash {HARNESS / 'load-images.sh'}",
+            f"env K8S_HOME={K8S_HOME} bash {HARNESS / 'load-images.sh'}",
             *args,
         ]
         started = time.monotonic()
