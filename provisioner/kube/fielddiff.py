@@ -107,13 +107,11 @@ def _list_key(before: list[Any], after: list[Any]) -> str | None:
     if not items or not all(isinstance(item, dict) for item in items):
         return None
     for key in _LIST_KEYS:
-        left = [_hashable(item.get(key)) for item in before]
-        right = [_hashable(item.get(key)) for item in after]
-        if (
-            None not in left + right
-            and len(set(left)) == len(left) == len(before)
-            and len(set(right)) == len(right)
-        ):
+        if any(item.get(key) is None for item in items):
+            continue
+        left = [_hashable(item[key]) for item in before]
+        right = [_hashable(item[key]) for item in after]
+        if len(set(left)) == len(left) and len(set(right)) == len(right):
             return key
     return None
 

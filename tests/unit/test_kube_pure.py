@@ -183,3 +183,10 @@ def test_config_hash_rolls_only_the_workloads_that_read_the_data():
     assert hashes[0] != hashes[1]
     assert objects("a")[1] == first[1]
     assert first[2] == second[2] and "metadata" not in first[2]["spec"]["template"]
+
+
+def test_field_changes_lists_without_a_shared_key_compare_by_position():
+    before = {"spec": {"ports": [{"port": 1}, {"targetPort": 2}]}}
+    after = {"spec": {"ports": [{"port": 1}, {"targetPort": 3}]}}
+    (change,) = field_changes(before, after)
+    assert change.path == "spec.ports[1].targetPort"
