@@ -52,7 +52,7 @@ def test_an_unreachable_api_server_is_one_paragraph(cluster: Cluster, tmp_path: 
 
 def test_a_missing_image_names_the_image(cluster: Cluster, tmp_path: Path):
     stack = small_stack(tmp_path, "cache", image="provisioner-standin/absent:latest")
-    result = cluster.cli("apply", "--timeout", "120", files=(stack,), project="missing")
+    result = cluster.cli("--timeout", "120", "apply", files=(stack,), project="missing")
     message = one_paragraph_error(result)
     assert "provisioner-standin/absent:latest" in message
     assert "cannot start" in message
