@@ -11,6 +11,7 @@ Usage: kube-bridge.py LISTEN_PORT /run/netns/NAME [TARGET_PORT]
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import socket
@@ -38,10 +39,8 @@ def pipe(source: socket.socket, sink: socket.socket) -> None:
         pass
     finally:
         for sock in (sink, source):
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def serve(client: socket.socket, target_port: int) -> None:
