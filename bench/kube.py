@@ -117,7 +117,15 @@ def main() -> None:
         )
 
         with tempfile.TemporaryDirectory() as folder:
-            overrides = [f"--image={name}={ref}" for name, ref in refs.items()]
+            # The export names the provisioner image `<project>-provisioner:local` (no
+            # override for it): load that tag too, outside the timing.
+            subprocess.run(
+                ["bash", str(HARNESS / "load-images.sh"), f"{project}-provisioner:local"],
+                env={**os.environ, "K8S_HOME": str(K8S_HOME)},
+                check=True,
+                capture_output=True,
+            )
+            overrides = [f"--image={n}={r}" for n, r in refs.items() if n != "db-migrate"]
             run([*BASE, "-p", project, "export", "kubernetes", "-o", folder, *overrides])
             ns = namespaces["kubectl"]
             started = time.perf_counter()
