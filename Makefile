@@ -8,7 +8,7 @@ STACK_ARGS += --env-file .ci/standin.env
 endif
 PROVISIONER = $(PYTHON) -m provisioner $(STACK_ARGS)
 
-.PHONY: install dev-up dev-down dev-logs dev-reset dev-status dev-diff test test-env lint bench
+.PHONY: install dev-up dev-down dev-logs dev-reset dev-status dev-diff test test-env lint bench compose-file
 
 # Reinstall only when the dependencies change.
 INSTALL_STAMP = .installed.stamp
@@ -39,14 +39,24 @@ dev-reset:
 	$(PROVISIONER) destroy --volumes $(if $(YES),--yes,)
 	$(PROVISIONER) apply
 
+# docker-compose.yml is the export of stack.yaml (a test fails when they drift). Run with
+# no stack variables set: variables stay references anyway, derived values use defaults.
+compose-file:
+	$(PYTHON) -m provisioner export compose -o docker-compose.yml
+
 test-env:
 	.ci/setup
 
 test: test-env
 	$(PYTHON) -m pytest -q
 
+# ruff (style, bugs), mypy (types; strict on the pure core), import-linter (the layers
+# and the fast path's imports, see [tool.importlinter] in pyproject.toml).
 lint:
-	ruff check . && ruff format --check .
+	ruff check .
+	ruff format --check .
+	mypy
+	lint-imports
 
 # Speed checks; each prints ratios against a baseline measured in the same run.
 bench: test-env

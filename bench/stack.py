@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from provisioner.core.desired import resolve  # noqa: E402
+from provisioner.digest import DiskContents  # noqa: E402
 from provisioner.engine.health import ProbeFailed, run_probe  # noqa: E402
 from provisioner.stackfile.loader import load_stack  # noqa: E402
 
@@ -199,7 +200,7 @@ def main() -> None:
     args = parser.parse_args()
     client = docker.from_env()
     os.environ.update(ENV)
-    desired = resolve(load_stack([REPO / "stack.yaml"], environ=ENV))
+    desired = resolve(load_stack([REPO / "stack.yaml"], environ=ENV), DiskContents())
     clean(client)
     # Build the mock image once so neither side pays for a build.
     run([*PROVISIONER, "apply", "mock-inference", "--skip-migrations"])

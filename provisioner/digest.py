@@ -49,3 +49,16 @@ def file_digest(path: Path) -> str | None:
 
 def path_digest(path: Path) -> str | None:
     return folder_digest(path) if path.is_dir() else file_digest(path)
+
+
+class DiskContents:
+    """The ContentReader the core is given in real runs: this machine's files."""
+
+    def resolve(self, path: Path) -> Path:
+        return path.resolve()
+
+    def file_digest(self, path: Path) -> str | None:
+        return file_digest(path)
+
+    def folder_digest(self, folder: Path, salt: str) -> str | None:
+        return folder_digest(folder, salt)

@@ -73,40 +73,61 @@ def forget(args: Any) -> None:
 
 
 def try_fast(args: Any) -> int | None:
-    """The recorded answer when nothing changed, else None (run the full command)."""
-    if args.show_secrets or getattr(args, "services", None):
-        return None
+    """The recorded answer when nothing changed, else None (run the full command).
+
+    With --debug (or PROVISIONER_DEBUG=1) it says on stderr why it fell through.
+    """
     try:
-        return _check(args)
-    except Exception:  # noqa: BLE001 - any doubt means "take the full path"
+        outcome = _check(args)
+    except Exception as exc:  # noqa: BLE001 - any doubt means "take the full path"
+        outcome = f"{type(exc).__name__}: {exc}"
+    if isinstance(outcome, str):
+        if getattr(args, "debug", False):
+            print(f"debug: fast path not taken: {outcome}", file=sys.stderr)
         return None
+    if getattr(args, "debug", False):
+        print("debug: answered by the fast path from the last apply's record", file=sys.stderr)
+    return outcome
 
 
-def _check(args: Any) -> int | None:
-    record = json.loads(cache_file(args).read_text())
+def _check(args: Any) -> int | str:
+    """The exit status of the recorded answer, or why it cannot be given."""
+    if args.show_secrets:
+        return "--show-secrets is never answered from the record"
+    if getattr(args, "services", None):
+        return "a limited run (services named)"
+    if getattr(args, "destroy", False):
+        return "diff --destroy is planned in full"
+    path = cache_file(args)
+    if not path.is_file():
+        return f"no record of a converged apply ({path})"
+    record = json.loads(path.read_text())
     if record.get("format") != CACHE_FORMAT:
-        return None
+        return "the record is of another format"
     _, digest = input_digest(args)
     if record["input"] != digest:
-        return None
-    for path, expected in record["dependencies"].items():
-        if path_digest(Path(path)) != expected:
-            return None
+        return "a stack file, env file or variable changed"
+    for dependency, expected in record["dependencies"].items():
+        if path_digest(Path(dependency)) != expected:
+            return f"{dependency} changed"
     if args.command == "apply":
         if not (record["migrated"] or args.skip_migrations):
-            return None
+            return "the recorded apply skipped migrations"
         if not (record["seeded"] or args.skip_seeds):
-            return None
+            return "the recorded apply skipped seeds"
         env_local = Path(record["env_local"])
         if path_digest(env_local) != record["env_local_digest"]:
-            return None
+            return f"{env_local} changed"
     from provisioner.cli.lock import unless_busy
 
     with unless_busy(record["project"]) as free:
         # Another run holds the project (e.g. a destroy in progress): take the full path,
         # which waits for it, instead of answering from a state that is being changed.
-        if not free or not _docker_matches(record):
-            return None
+        if not free:
+            return "another run holds the project lock"
+        mismatch = _docker_mismatch(record)
+        if mismatch:
+            return mismatch
     for warning in record["warnings"]:
         print(warning, file=sys.stderr)
     if args.command == "apply":
@@ -116,28 +137,29 @@ def _check(args: Any) -> int | None:
     return int(record["diff_code"])
 
 
-def _docker_matches(record: dict[str, Any]) -> bool:
+def _docker_mismatch(record: dict[str, Any]) -> str | None:
+    """How Docker differs from the record; None when it matches exactly."""
     from provisioner.engine.docker_socket import DockerLite
 
     docker = DockerLite.connect()
     if docker is None:
-        return False
+        return "the Docker socket does not answer"
     try:
         project = f"{LABEL_PROJECT}={record['project']}"
         containers = docker.get("/containers/json?all=1", label=[project])
         expected = record["services"]
         if len(containers) != len(expected):
-            return False
+            return f"{len(containers)} containers, {len(expected)} recorded"
         by_id = {c["Id"]: c for c in containers}
-        for service in expected.values():
+        for name, service in expected.items():
             row = by_id.get(service["id"])
             if row is None or row.get("State") != "running":
-                return False
+                return f"the container of '{name}' is gone or not running"
             labels = row.get("Labels") or {}
             if labels.get(LABEL_HASH) != service["hash"]:
-                return False
+                return f"the container of '{name}' has another config"
             if row.get("ImageID") != service["image_id"]:
-                return False
+                return f"the container of '{name}' runs another image"
             state = docker.get(f"/containers/{service['id']}/json")["State"]
             if (
                 state.get("StartedAt") != service["started_at"]
@@ -145,15 +167,18 @@ def _docker_matches(record: dict[str, Any]) -> bool:
                 or state.get("Restarting")
                 or state.get("Paused")
             ):
-                return False
+                return f"the container of '{name}' restarted, or is paused"
         for ref, image_id in record["images"].items():
             image = docker.get(f"/images/{ref}/json")
             if image is None or image.get("Id") != image_id:
-                return False
+                return f"image {ref} changed"
         networks = {n["Name"] for n in docker.get("/networks", label=[project])}
         if not set(record["networks"]) <= networks:
-            return False
-        return all(docker.get(f"/volumes/{volume}") is not None for volume in record["volumes"])
+            return "a network is missing"
+        for volume in record["volumes"]:
+            if docker.get(f"/volumes/{volume}") is None:
+                return f"volume {volume} is missing"
+        return None
     finally:
         docker.close()
 

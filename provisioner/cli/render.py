@@ -8,6 +8,7 @@ from typing import Any
 
 from provisioner.core.desired import FieldChange
 from provisioner.core.plan import ADOPTED, SYMBOLS, Kind, Plan
+from provisioner.core.teardown import DestroyPlan
 from provisioner.masking import mask_value
 
 
@@ -63,7 +64,7 @@ def plan_text(
     )
     unchanged = counts[Kind.UNCHANGED]
     pending_count = sum(len(v) for v in (pending or {}).values())
-    if not plan.has_changes and not pending_count:
+    if not plan.has_changes and not pending_count and not plan.blockers:
         notes = "".join(f"\n  {'!':>3} volume {v}: {ADOPTED}" for v in plan.adopted_volumes)
         return (
             f"No changes. Project '{plan.project}' matches the stack file "
@@ -71,10 +72,34 @@ def plan_text(
         )
     extra = f", {pending_count} migration/seed file(s) pending" if pending_count else ""
     head = f"Project '{plan.project}': apply would perform these actions:\n"
+    refusal = (
+        f"\napply would refuse and change nothing: {len(plan.blockers)} problem(s) marked !."
+        if plan.blockers
+        else ""
+    )
     return (
         head + "\n".join(lines) + f"\n\nPlan: {summary or 'no container changes'}, "
-        f"{unchanged} unchanged{extra}."
+        f"{unchanged} unchanged{extra}.{refusal}"
     )
+
+
+def destroy_text(teardown: DestroyPlan) -> str:
+    """The destroy plan, in the order it runs: dependents before what they depend on."""
+    if teardown.empty:
+        kept = (
+            f" Volumes kept: {', '.join(teardown.kept_volumes)}." if teardown.kept_volumes else ""
+        )
+        return f"Nothing to destroy for project '{teardown.project}'.{kept}"
+    lines = [f"Project '{teardown.project}': destroy would perform these actions:"]
+    for removal in teardown.removals:
+        after = f" (after {', '.join(sorted(removal.after))})" if removal.after else ""
+        lines.append(f"  {'-':>3} container {removal.container.name}{after}")
+    lines.extend(f"  {'-':>3} network {n}" for n in teardown.networks)
+    lines.extend(f"  {'-':>3} volume {v} (and all data in it)" for v in teardown.volumes)
+    lines.extend(
+        f"      volume {v} is kept (use --volumes to delete it)" for v in teardown.kept_volumes
+    )
+    return "\n".join(lines)
 
 
 def plan_json(

@@ -7,22 +7,41 @@ Left out of the hash, as compose does: build, pull_policy, depends_on and the
 health check (probes run from the provisioner, so changing one needs no
 recreate). Put in: the content of bind-mounted files, so editing a mounted
 config file recreates the service that reads it.
+
+File contents reach this module only through an injected `ContentReader`, so the
+core does no I/O of its own and tests give it whatever the files should hold.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from provisioner.digest import file_digest
 from provisioner.labels import LABEL_PROJECT
 from provisioner.stackfile.graph import topological_order
 from provisioner.stackfile.loader import LoadedStack
 from provisioner.stackfile.spec import Build, Dependency, Service, service_image
+
+
+class ContentReader(Protocol):
+    """What the core may learn about files: resolved paths and content digests."""
+
+    def resolve(self, path: Path) -> Path: ...
+
+    def file_digest(self, path: Path) -> str | None: ...
+
+    def folder_digest(self, folder: Path, salt: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class BindSource:
+    """A bind mount's source as written and as resolved on this machine."""
+
+    written: str
+    path: Path
 
 
 @dataclass(frozen=True)
@@ -34,6 +53,9 @@ class DesiredService:
     config_hash: str
     service: Service
     build_context: Path | None
+    # Digest of the build context and settings: a change means the image is rebuilt.
+    context_hash: str | None = None
+    bind_sources: tuple[BindSource, ...] = ()
     depends_on: dict[str, Dependency] = field(default_factory=dict)
 
     @property
@@ -61,9 +83,7 @@ def container_name(project: str, service: str) -> str:
     return f"{project}-{service}"
 
 
-def resolve(
-    loaded: LoadedStack, digest: Callable[[Path], str | None] = file_digest
-) -> DesiredState:
+def resolve(loaded: LoadedStack, contents: ContentReader) -> DesiredState:
     stack = loaded.stack
     project = stack.project
     networks = {name: resource_name(project, name) for name in stack.networks}
@@ -73,9 +93,16 @@ def resolve(
     for name in order:
         service = stack.services[name]
         config = container_config(
-            project, name, service, loaded.project_dir, networks, volumes, digest
+            project, name, service, loaded.project_dir, networks, volumes, contents
         )
-        context = (loaded.project_dir / service.build.context).resolve() if service.build else None
+        context = (
+            contents.resolve(loaded.project_dir / service.build.context) if service.build else None
+        )
+        binds = tuple(
+            BindSource(m.source, contents.resolve(loaded.project_dir / Path(m.source).expanduser()))
+            for m in service.volumes
+            if m.type == "bind"
+        )
         services[name] = DesiredService(
             name=name,
             container_name=container_name(project, name),
@@ -84,9 +111,17 @@ def resolve(
             config_hash=config_hash(config),
             service=service,
             build_context=context,
+            context_hash=_context_hash(service.build, context, contents),
+            bind_sources=binds,
             depends_on=dict(service.depends_on),
         )
     return DesiredState(project, services, networks, volumes, loaded)
+
+
+def _context_hash(build: Build | None, context: Path | None, contents: ContentReader) -> str | None:
+    if build is None or context is None:
+        return None
+    return contents.folder_digest(context, repr((build.dockerfile, sorted(build.args.items()))))
 
 
 def container_config(
@@ -96,7 +131,7 @@ def container_config(
     project_dir: Path,
     networks: dict[str, str],
     volumes: dict[str, str],
-    digest: Callable[[Path], str | None] = file_digest,
+    contents: ContentReader,
 ) -> dict[str, Any]:
     mounts = []
     for mount in service.volumes:
@@ -104,9 +139,9 @@ def container_config(
             source = volumes[mount.source]
             extra = ""
         else:
-            path = (project_dir / Path(mount.source).expanduser()).resolve()
+            path = contents.resolve(project_dir / Path(mount.source).expanduser())
             source = str(path)
-            content = digest(path)
+            content = contents.file_digest(path)
             extra = f"@{content}" if content else ""
         mode = "ro" if mount.read_only else "rw"
         mounts.append(f"{mount.type}:{source}:{mount.target}:{mode}{extra}")

@@ -1,8 +1,13 @@
-"""What Docker has for this project, as plain data. Pure (filled by docker_api.observe)."""
+"""What Docker and the host have for this project, as plain data. Pure.
+
+Filled by the Docker edge's `observe`: everything `apply` could refuse for is observed
+here, up front, so that `plan` can turn it into problems and `diff` shows them too.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -42,6 +47,10 @@ class Conflict:
     owner: str  # "no labels" or "project X"
 
 
+# (host ip, port, protocol) as a service publishes it.
+HostPort = tuple[str, int, str]
+
+
 @dataclass
 class ObservedState:
     containers: list[ObservedContainer] = field(default_factory=list)
@@ -51,6 +60,13 @@ class ObservedState:
     foreign_volumes: set[str] = field(default_factory=set)
     images: dict[str, ObservedImage] = field(default_factory=dict)  # image ref -> local image
     conflicts: list[Conflict] = field(default_factory=list)
+    # Volumes labelled with this project (what `destroy --volumes` may delete).
+    project_volumes: set[str] = field(default_factory=set)
+    # Host ports the stack publishes that something other than this project holds:
+    # port -> who holds it ("" when that cannot be told).
+    busy_ports: dict[HostPort, str] = field(default_factory=dict)
+    # The Docker engine's socket(s), resolved: no container may be handed them.
+    docker_sockets: frozenset[Path] = frozenset()
 
     def for_service(self, service: str) -> list[ObservedContainer]:
         return [c for c in self.containers if c.service == service]

@@ -1,4 +1,9 @@
-"""Planning: (desired, observed) -> ordered actions, each with its reason. Pure."""
+"""Planning: (desired, observed) -> ordered actions, each with its reason. Pure.
+
+Everything `apply` would refuse for (containers that are not ours, images it cannot
+get, busy host ports, the Docker socket handed to a container) is a problem of the
+plan, so `diff` shows exactly what `apply` would refuse.
+"""
 
 from __future__ import annotations
 
@@ -62,6 +67,16 @@ class Plan:
     problems: tuple[str, ...] = ()
 
     @property
+    def blockers(self) -> list[str]:
+        """Why `apply` must refuse this plan, one sentence each; empty when it may go on."""
+        messages = [
+            f"'{c.name}' already exists and belongs to {c.owner}; it was left alone. "
+            "Remove or rename it, or give this stack another project name."
+            for c in self.conflicts
+        ]
+        return messages + [p + "." for p in self.problems]
+
+    @property
     def has_changes(self) -> bool:
         return bool(self.create_networks or self.create_volumes) or any(
             a.kind is not Kind.UNCHANGED or a.image.build or a.image.pull for a in self.actions
@@ -77,9 +92,7 @@ class Plan:
         return [a for a in self.actions if a.kind is Kind.REMOVE]
 
 
-def image_work(
-    service: DesiredService, observed: ObservedState, context_hash: str | None
-) -> tuple[ImageWork, str | None]:
+def image_work(service: DesiredService, observed: ObservedState) -> tuple[ImageWork, str | None]:
     """Whether to build or pull, and a problem message if neither can help."""
     local = observed.images.get(service.image)
     policy = service.service.pull_policy
@@ -88,7 +101,7 @@ def image_work(
             return ImageWork(build=True, reason="image not built yet"), None
         if policy == "build":
             return ImageWork(build=True, reason="pull_policy is build"), None
-        if context_hash is not None and local.context_hash != context_hash:
+        if service.context_hash is not None and local.context_hash != service.context_hash:
             return ImageWork(build=True, reason="build context changed"), None
         return ImageWork(), None
     if policy == "always":
@@ -112,18 +125,12 @@ def _pick(containers: list[ObservedContainer], desired: DesiredService) -> Obser
     return max(containers, key=rank)
 
 
-def plan(
-    desired: DesiredState,
-    observed: ObservedState,
-    context_hashes: dict[str, str] | None = None,
-    only: set[str] | None = None,
-) -> Plan:
+def plan(desired: DesiredState, observed: ObservedState, only: set[str] | None = None) -> Plan:
     """Compute the actions that take `observed` to `desired`.
 
     `only` limits the plan to some services (their dependencies must be in it too);
     undeclared containers are removed only when the whole stack is planned.
     """
-    context_hashes = context_hashes or {}
     actions: list[Action] = []
     problems: list[str] = []
 
@@ -151,10 +158,14 @@ def plan(
                         Kind.REMOVE, name, "duplicate container of this service", container=extra
                     )
                 )
-        work, problem = image_work(service, observed, context_hashes.get(name))
+        work, problem = image_work(service, observed)
         if problem:
             problems.append(problem)
-        actions.append(_service_action(service, keep, work, observed))
+        action = _service_action(service, keep, work, observed)
+        actions.append(action)
+        problems.extend(socket_mounts(service, observed))
+        if action.kind is not Kind.UNCHANGED:
+            problems.extend(busy_ports(service, observed))
 
     wanted_networks = {
         net
@@ -215,3 +226,38 @@ def _service_action(
     return Action(
         Kind.UNCHANGED, name, f"container is {container.status}", container=container, image=work
     )
+
+
+def busy_ports(service: DesiredService, observed: ObservedState) -> list[str]:
+    """Host ports this service would publish that something else already holds."""
+    problems = []
+    for spec in service.service.ports:
+        if not spec.published:
+            continue
+        holder = observed.busy_ports.get((spec.host_ip, spec.published, spec.protocol))
+        if holder is None:
+            continue
+        problems.append(
+            f"service '{service.name}' publishes {spec.host_ip}:{spec.published}/{spec.protocol}"
+            ", which is already in use"
+            + (f" by {holder}" if holder else "")
+            + "; stop that, or change the host port in the stack file (or its variable)"
+        )
+    return problems
+
+
+def socket_mounts(service: DesiredService, observed: ObservedState) -> list[str]:
+    """Bind mounts that would hand the container the Docker socket: the socket itself under
+    another name (a symlink), or a folder holding it (`/var/run`, `/`)."""
+    problems = []
+    for bind in service.bind_sources:
+        exposed = sorted(
+            str(s) for s in observed.docker_sockets if s == bind.path or s.is_relative_to(bind.path)
+        )
+        if exposed:
+            problems.append(
+                f"service '{service.name}' bind-mounts '{bind.written}' ({bind.path}), which "
+                f"gives it the Docker socket {exposed[0]}; a container with the Docker socket "
+                "controls the whole host, so this is not allowed. Mount only what it needs"
+            )
+    return problems

@@ -33,6 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -143,10 +144,10 @@ def discover(directory: Path) -> list[Migration]:
             )
         bucket[version] = (name, path)
     migrations: list[Migration] = []
-    for version, (name, down) in sorted(found["down"].items()):
+    for version, (name, down_file) in sorted(found["down"].items()):
         if version not in found["up"]:
             raise MigrationError(
-                f"Migration {display(down)} has no up file "
+                f"Migration {display(down_file)} has no up file "
                 f"({version:06d}_{name}.up.sql is missing)."
             )
     for version, (name, up) in sorted(found["up"].items()):
@@ -385,7 +386,7 @@ def run_file(
     text: str,
     transactional: bool,
     record: str,
-    record_params,  # Callable[[int], tuple]: parameters of `record` given the duration in ms
+    record_params: Callable[[int], tuple[Any, ...]],  # `record`'s parameters, given ms taken
 ) -> None:
     """Run one SQL file and its bookkeeping statement; MigrationError on any failure."""
     statements = split_statements(text)
@@ -501,7 +502,7 @@ def sql_error(
         line = error_line(
             text,
             offset,
-            diag.statement_position and int(diag.statement_position),
+            int(diag.statement_position) if diag.statement_position else None,
             diag.context,
             body,
         )

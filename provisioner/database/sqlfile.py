@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 # On a line of its own (anywhere in the file, conventionally the first line).
 NO_TRANSACTION_MARKER = "-- provisioner:no-transaction"
@@ -35,7 +36,7 @@ def normalize(text: str) -> str:
     return text.removeprefix("\ufeff").replace("\r\n", "\n")
 
 
-def read_sql(path) -> str:  # path: Path; untyped to keep this module import-light
+def read_sql(path: Path) -> str:
     return normalize(path.read_bytes().decode("utf-8"))
 
 

@@ -141,6 +141,9 @@ def observe(client: docker.DockerClient, desired: DesiredState) -> ObservedState
                 )
     volumes = call(api.volumes).get("Volumes") or []
     state.volumes = {v["Name"] for v in volumes}
+    state.project_volumes = {
+        v["Name"] for v in volumes if (v.get("Labels") or {}).get(LABEL_PROJECT) == project
+    }
     ours = set(desired.volumes.values())
     state.foreign_volumes = {
         v["Name"]
@@ -271,7 +274,9 @@ def create_container(client: docker.DockerClient, project: str, service: Desired
     exposed = []
     for spec in service.service.ports:
         key = f"{spec.target}/{spec.protocol}"
-        binding = (spec.host_ip, spec.published) if spec.published else (spec.host_ip,)
+        binding: tuple[str, ...] = (
+            (spec.host_ip, spec.published) if spec.published else (spec.host_ip,)  # type: ignore[assignment]
+        )
         port_bindings.setdefault(key, []).append(binding)
         exposed.append((spec.target, spec.protocol))
     mounts = []

@@ -6,20 +6,9 @@ import docker
 from docker.errors import APIError
 
 from provisioner.core.desired import DesiredService
-from provisioner.digest import folder_digest
 from provisioner.engine.docker_api import call
 from provisioner.errors import ServiceFailed
 from provisioner.labels import LABEL_CONTEXT_HASH, LABEL_PROJECT
-
-
-def context_hash(service: DesiredService) -> str | None:
-    """A digest of the build context's files and the build settings."""
-    build = service.build
-    if service.build_context is None or build is None:
-        return None
-    return folder_digest(
-        service.build_context, repr((build.dockerfile, sorted(build.args.items())))
-    )
 
 
 def build_image(

@@ -4,15 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class PortRequest:
-    service: str
-    host_ip: str
-    port: int
-    protocol: str
 
 
 def port_is_free(host_ip: str, port: int, protocol: str) -> bool:

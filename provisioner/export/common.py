@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from provisioner.errors import SpecError
 from provisioner.masking import is_secret_key, mask_text
@@ -46,15 +45,24 @@ def database_endpoint(loaded: LoadedStack) -> DatabaseEndpoint | None:
         return None
     name = stack.migrations.service
     service = stack.services[name]
-    try:
-        host_port = urlsplit(stack.migrations.database_url).port
-    except ValueError:
-        host_port = None
+    host_port = url_port(stack.migrations.database_url)
     for port in service.ports:
         if host_port is not None and port.published == host_port:
             return DatabaseEndpoint(name, host_port, port.target)
     probe_port = getattr(service.healthcheck, "port", None)
     return DatabaseEndpoint(name, host_port, probe_port or host_port or 5432)
+
+
+def url_port(url: str) -> int | None:
+    """The port of a URL's authority, without urllib (this package stays import-pure)."""
+    _, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    for mark in "/?#":
+        rest = rest.split(mark, 1)[0]
+    host = rest.rsplit("@", 1)[-1]
+    port = host.rsplit(":", 1)[-1] if ":" in host.lstrip("[").split("]")[-1] else ""
+    return int(port) if port.isdigit() else None
 
 
 def job_name(stack: Stack) -> str:

@@ -37,6 +37,7 @@ from provisioner.export.probes import (
     in_container_check,
     probe_password,
 )
+from provisioner.masking import mask_value
 from provisioner.stackfile.loader import LoadedStack
 from provisioner.stackfile.spec import ExecProbe, HttpProbe, Service, TcpProbe, service_image
 
@@ -44,6 +45,7 @@ STARTUP_PERIOD_S = 2
 READINESS_PERIOD_S = 5
 LIVENESS_PERIOD_S = 10
 DEFAULT_VOLUME_SIZE = "1Gi"
+CLAIM_SUBPATH = "data"
 JOB_BACKOFF_LIMIT = 4
 JOB_TTL_S = 600
 # The user the provisioner image runs as (Dockerfile: USER 10001).
@@ -112,6 +114,22 @@ def container_ports(service: Service) -> list[int]:
     return sorted(ports)
 
 
+def secret_free_argv(argv: list[str], what: str, secrets: dict[str, str]) -> list[str]:
+    """`argv` with every item the masking rules hide (the value after `--requirepass`, a
+    `--password=x`) replaced by a `$(VAR)` reference the kubelet expands from a Secret;
+    a literal `$(` is escaped as `$$(` so the kubelet leaves it alone."""
+    masked = mask_value(what, list(argv))
+    result = []
+    for item, shown in zip(argv, masked, strict=True):
+        if shown != item:
+            variable = f"{what}_SECRET_{len(secrets) + 1}"
+            secrets[variable] = item
+            result.append(f"$({variable})")
+        else:
+            result.append(item.replace("$(", "$$("))
+    return result
+
+
 def _env_split(environment: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     plain = {k: v for k, v in environment.items() if not is_secret(k, v)}
     secret = {k: v for k, v in environment.items() if is_secret(k, v)}
@@ -135,8 +153,18 @@ def _service_objects(
 ) -> list[dict[str, Any]]:
     app = k8s_name(name)
     objects: list[dict[str, Any]] = []
+    container: dict[str, Any] = {
+        "name": app,
+        "image": overrides.get(name) or service_image(loaded.stack.project, name, service),
+        "imagePullPolicy": _PULL[service.pull_policy],
+    }
+    argv_secrets: dict[str, str] = {}
+    if service.entrypoint is not None:
+        container["command"] = secret_free_argv(service.entrypoint, "ENTRYPOINT", argv_secrets)
+    if service.command is not None:
+        container["args"] = secret_free_argv(service.command, "COMMAND", argv_secrets)
     plain, _ = _env_split(service.environment)
-    secret = _secret_data(service)
+    secret = {**_secret_data(service), **argv_secrets}
     env_from: list[dict[str, Any]] = []
     if plain:
         objects.append(_config_map(loaded, f"{app}-env", app, plain))
@@ -144,16 +172,6 @@ def _service_objects(
     env = [_secret_env(key, f"{app}-secrets", key) for key in secret]
     if secret:
         objects.append(_secret(loaded, f"{app}-secrets", app, secret))
-
-    container: dict[str, Any] = {
-        "name": app,
-        "image": overrides.get(name) or service_image(loaded.stack.project, name, service),
-        "imagePullPolicy": _PULL[service.pull_policy],
-    }
-    if service.entrypoint is not None:
-        container["command"] = list(service.entrypoint)
-    if service.command is not None:
-        container["args"] = list(service.command)
     if env:
         container["env"] = env
     if env_from:
@@ -164,8 +182,10 @@ def _service_objects(
             {"name": _port_name(p), "containerPort": p, "protocol": "TCP"} for p in ports
         ]
     claims = [m for m in service.volumes if m.type == "volume"]
+    # A fresh block-storage claim holds `lost+found`, which makes images that insist on
+    # an empty data folder (postgres' initdb) refuse to start: mount a subfolder.
     mounts = [
-        {"name": k8s_name(m.source), "mountPath": m.target}
+        {"name": k8s_name(m.source), "mountPath": m.target, "subPath": CLAIM_SUBPATH}
         | ({"readOnly": True} if m.read_only else {})
         for m in claims
     ]
@@ -361,13 +381,15 @@ def probe_handler(probe: Probe) -> dict[str, Any]:
 
 def _probes(probe: Probe) -> dict[str, Any]:
     handler = probe_handler(probe)
+    # As often as the compose healthcheck runs it: RabbitMQ's CLI is slow to start.
+    period = max(STARTUP_PERIOD_S, in_container_check(probe).interval_s)
     probes: dict[str, Any] = {
         # The stack's whole wait: failureThreshold x periodSeconds covers its timeout.
         "startupProbe": {
             **handler,
-            "periodSeconds": STARTUP_PERIOD_S,
+            "periodSeconds": period,
             "timeoutSeconds": ATTEMPT_TIMEOUT_S,
-            "failureThreshold": max(1, math.ceil(probe.timeout / STARTUP_PERIOD_S)),
+            "failureThreshold": max(1, math.ceil(probe.timeout / period)),
         },
         "readinessProbe": {
             **handler,
@@ -389,12 +411,12 @@ def _probes(probe: Probe) -> dict[str, Any]:
 # ---- init containers -------------------------------------------------------------------
 
 
-def wait_probe(dependency: Service) -> Probe | None:
-    """What an init container checks for a dependency: its own typed probe over the
-    network; for an exec probe (which only runs inside that pod) a TCP connect to its
-    Service, which answers only once the pod is ready."""
+def wait_probe(dependency: Service, condition: str = "healthy") -> Probe | None:
+    """What an init container checks for a dependency: for `healthy`, its own typed probe
+    over the network; for an exec probe (which only runs inside that pod) and for
+    `started`, a TCP connect to its Service, which answers once a pod is ready."""
     probe = dependency.healthcheck
-    if probe is not None and not isinstance(probe, ExecProbe):
+    if condition == "healthy" and probe is not None and not isinstance(probe, ExecProbe):
         return probe
     ports = container_ports(dependency)
     if ports:
@@ -404,10 +426,10 @@ def wait_probe(dependency: Service) -> Probe | None:
 
 
 def _wait_container(
-    loaded: LoadedStack, overrides: Mapping[str, str], dependency: str
+    loaded: LoadedStack, overrides: Mapping[str, str], dependency: str, condition: str = "healthy"
 ) -> dict[str, Any] | None:
     service = loaded.stack.services[dependency]
-    probe = wait_probe(service)
+    probe = wait_probe(service, condition)
     if probe is None:
         return None
     fields = probe.model_dump(mode="json", exclude={"password", "liveness", "timeout"})
@@ -441,8 +463,8 @@ def _init_containers(
     `started` has no readiness meaning, but the pod still waits for the dependency's
     port to accept connections, the nearest thing Kubernetes can observe."""
     result = []
-    for dependency in service.depends_on:
-        container = _wait_container(loaded, overrides, dependency)
+    for dependency, spec in service.depends_on.items():
+        container = _wait_container(loaded, overrides, dependency, spec.condition)
         if container is not None:
             result.append(container)
     return result

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from provisioner.core.desired import DesiredService, DesiredState
 from provisioner.digest import folder_digest, path_digest
-from provisioner.engine.images import context_hash
 from provisioner.kube.images import build_spec
 from provisioner.stackfile.loader import LoadedStack
 
@@ -34,7 +33,7 @@ def built_images(loaded: LoadedStack, desired: DesiredState) -> dict[str, BuildI
 
     stack = loaded.stack
     items = {
-        name: BuildItem(s, context_hash(s))
+        name: BuildItem(s, s.context_hash)
         for name, s in desired.services.items()
         if s.build is not None
     }

@@ -73,10 +73,11 @@ def _image_overrides(
     so the plan shows the image change without building anything.
     """
     from provisioner.core.desired import resolve
+    from provisioner.digest import DiskContents
     from provisioner.engine import docker_api
     from provisioner.kube.builds import built_images
 
-    items = built_images(loaded, resolve(loaded))
+    items = built_images(loaded, resolve(loaded, DiskContents()))
     if not items:
         return {}
     client = docker_api.connect()

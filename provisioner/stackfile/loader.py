@@ -89,7 +89,8 @@ def load_stack(
                 f"{where}: the top level must be a mapping with 'project' and 'services', "
                 f"not {'a list' if isinstance(document, list) else 'a single value'}."
             )
-        raw = _normalise(copy.deepcopy(document))
+        raw: Any = copy.deepcopy(document)
+        raw = _normalise(raw)
         template = raw if template is None else merge(template, raw)
         document = _normalise(interpolate(document, env))
         merged = document if merged is None else merge(merged, document)
@@ -136,13 +137,14 @@ def _normalise(document: SourcedDict) -> SourcedDict:
                 service[key] = _list_to_mapping(value, key)
         if isinstance(service.get("build"), str):
             build = SourcedDict(context=service["build"])
-            build.location = service.locations.get("build")
-            build.locations["context"] = build.location
+            build.location = getattr(service, "locations", {}).get("build")
+            if build.location is not None:
+                build.locations["context"] = build.location
             service["build"] = build
     return document
 
 
-def _list_to_mapping(items: SourcedList | list, key: str) -> SourcedDict | list:
+def _list_to_mapping(items: SourcedList | list[Any], key: str) -> SourcedDict | list[Any]:
     result = SourcedDict()
     result.location = getattr(items, "location", None)
     locations = getattr(items, "locations", [None] * len(items))
@@ -169,7 +171,7 @@ def merge(base: Any, override: Any, path: tuple[str, ...] = ()) -> Any:
         for key, value in override.items():
             result[key] = merge(base[key], value, (*path, str(key))) if key in base else value
             if key in getattr(override, "locations", {}):
-                result.locations[key] = override.locations[key]
+                result.locations[key] = getattr(override, "locations", {})[key]
         return result
     if isinstance(base, list) and isinstance(override, list) and len(path) == 3:
         if path[2] == "ports":
@@ -187,7 +189,7 @@ def _replaced_whole(path: tuple[str, ...]) -> bool:
     return len(path) == 3 and path[0] == "services" and path[2] == "healthcheck"
 
 
-def _located(items: list) -> list[tuple[Any, Location | None]]:
+def _located(items: list[Any]) -> list[tuple[Any, Location | None]]:
     """(item, location) pairs, so filtering a list keeps each item's own file and line."""
     return list(zip(items, getattr(items, "locations", [None] * len(items)), strict=True))
 
@@ -220,7 +222,7 @@ def format_validation_error(exc: ValidationError, document: Any, files: Sequence
     lines = []
     for error in errors[:MAX_ERRORS_SHOWN]:
         model_path, doc_path, allowed = _walk(error["loc"])
-        location = location_of(document, doc_path) or Location(str(files[0]), 1)
+        location = location_of(document, tuple(doc_path)) or Location(str(files[0]), 1)
         lines.append(f"{location}: {_dotted(doc_path)}: {_describe(error, allowed, doc_path)}")
     more = len(errors) - MAX_ERRORS_SHOWN
     if more > 0:
@@ -239,7 +241,7 @@ def _dotted(path: Sequence[Any]) -> str:
 
 
 def _describe(error: Mapping[str, Any], allowed: list[str] | None, path: Sequence[Any]) -> str:
-    kind, message = error["type"], error["msg"]
+    kind, message = str(error["type"]), str(error["msg"])
     key = path[-1] if path else ""
     if kind == "extra_forbidden":
         hint = did_you_mean(str(key), allowed or [])

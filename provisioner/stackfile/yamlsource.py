@@ -26,7 +26,7 @@ class Location:
         return f"{self.file}, line {self.line}"
 
 
-class SourcedDict(dict):
+class SourcedDict(dict[Any, Any]):
     """A dict that records the Location of each key."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -35,7 +35,7 @@ class SourcedDict(dict):
         self.location: Location | None = None
 
 
-class SourcedList(list):
+class SourcedList(list[Any]):
     """A list that records the Location of each item."""
 
     def __init__(self, *args: Any) -> None:
@@ -65,7 +65,7 @@ def _loader_for(file_label: str) -> type[yaml.SafeLoader]:
     def construct_mapping(loader: yaml.SafeLoader, node: yaml.Node) -> SourcedDict:
         if not isinstance(node, yaml.MappingNode):
             raise yaml.constructor.ConstructorError(
-                None, None, f"expected a mapping, but found {node.id}", node.start_mark
+                None, None, f"expected a mapping, but found {type(node).__name__}", node.start_mark
             )
         loader.flatten_mapping(node)
         result = SourcedDict()
@@ -91,7 +91,7 @@ def _loader_for(file_label: str) -> type[yaml.SafeLoader]:
     def construct_sequence(loader: yaml.SafeLoader, node: yaml.Node) -> SourcedList:
         if not isinstance(node, yaml.SequenceNode):
             raise yaml.constructor.ConstructorError(
-                None, None, f"expected a sequence, but found {node.id}", node.start_mark
+                None, None, f"expected a sequence, but found {type(node).__name__}", node.start_mark
             )
         result = SourcedList(loader.construct_object(child, deep=True) for child in node.value)
         result.locations = [Location(file_label, child.start_mark.line + 1) for child in node.value]

@@ -67,6 +67,19 @@ class Stack:
             )
         return result
 
+    def run_python(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """python ARGS (e.g. -X importtime -m provisioner ...), the stack file appended."""
+        module_at = args.index("provisioner") + 1 if "provisioner" in args else len(args)
+        argv = [*args[:module_at], "-f", str(self.file), *args[module_at:]]
+        return subprocess.run(
+            [sys.executable, *argv],
+            cwd=self.directory,
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
     def popen(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [sys.executable, "-m", "provisioner", "-f", str(self.file), *args],

@@ -100,3 +100,30 @@ def test_restarted_container_is_probed_again(stack, docker_client):
     result = stack.run("apply", check=True)
     assert "No changes" in result.stdout
     assert stack.run("diff").returncode == 0
+
+
+FAST = "debug: answered by the fast path"
+
+
+def test_the_fast_path_answers_a_converged_stack(stack):
+    """Without this, every test above would pass with a fast path that always falls through."""
+    stack.env["PROVISIONER_DEBUG"] = "1"
+    for command in (("apply",), ("diff",), ("diff", "--json")):
+        result = stack.run(*command, check=True)
+        assert FAST in result.stderr, (command, result.stderr)
+    # ... and says why it does not, once something changed
+    stack.env["MODE"] = "two"
+    result = stack.run("diff")
+    assert FAST not in result.stderr
+    assert "debug: fast path not taken: a stack file, env file or variable changed" in result.stderr
+
+
+def test_the_fast_path_loads_none_of_the_heavy_libraries(stack):
+    """What import-linter checks statically, checked at run time: the modules a fast
+    answer loads (python -X importtime lists every import)."""
+    stack.env["PROVISIONER_DEBUG"] = "1"
+    result = stack.run_python("-X", "importtime", "-m", "provisioner", "diff")
+    assert FAST in result.stderr
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()}
+    heavy = {"pydantic", "docker", "psycopg", "yaml", "tenacity", "requests", "rich"}
+    assert not heavy & loaded, heavy & loaded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -44,15 +45,31 @@ volumes:
 """
 
 
+class FakeContents:
+    """A ContentReader with fixed answers: paths as written, digests as given."""
+
+    def __init__(self, file: str | None = None, folder: str | None = "ctx") -> None:
+        self.file, self.folder = file, folder
+
+    def resolve(self, path: Path) -> Path:
+        return Path(os.path.normpath(path))
+
+    def file_digest(self, path: Path) -> str | None:
+        return self.file
+
+    def folder_digest(self, folder: Path, salt: str) -> str | None:
+        return self.folder
+
+
 @pytest.fixture
 def make_desired(tmp_path: Path):
-    """make_desired(text=STACK, **environ) -> DesiredState, with bind-mount digests stubbed."""
+    """make_desired(text=STACK, contents=FakeContents()) -> DesiredState, no file reads."""
     from provisioner.core.desired import resolve
     from provisioner.stackfile.loader import load_stack
 
-    def _make(text: str = STACK, name: str = "stack.yaml"):
+    def _make(text: str = STACK, name: str = "stack.yaml", contents: FakeContents | None = None):
         path = tmp_path / name
         path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-        return resolve(load_stack([path], environ={}), digest=lambda _path: None)
+        return resolve(load_stack([path], environ={}), contents or FakeContents())
 
     return _make

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
-from provisioner.engine.converge import signals_deferred
+from provisioner.converge.signals import signals_deferred
 
 
 def test_signal_is_held_inside_and_delivered_after() -> None:

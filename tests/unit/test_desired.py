@@ -11,7 +11,7 @@ from provisioner.core.desired import (
     resolve,
 )
 from provisioner.stackfile.loader import load_stack
-from tests.unit.conftest import STACK
+from tests.unit.conftest import STACK, FakeContents
 
 
 def test_resolve_orders_by_dependency_and_names_resources(make_desired):
@@ -63,9 +63,9 @@ def test_bind_mount_content_is_part_of_the_config(tmp_path):
     path = tmp_path / "stack.yaml"
     path.write_text("project: d\nservices: {a: {image: x, volumes: ['./conf:/conf:ro']}}\n")
     loaded = load_stack([path], environ={})
-    one = resolve(loaded, digest=lambda _p: "aaaa").services["a"]
-    two = resolve(loaded, digest=lambda _p: "bbbb").services["a"]
-    source = (tmp_path / "conf").resolve()
+    one = resolve(loaded, FakeContents(file="aaaa")).services["a"]
+    two = resolve(loaded, FakeContents(file="bbbb")).services["a"]
+    source = tmp_path / "conf"
     assert one.config["volumes"] == [f"bind:{source}:/conf:ro@aaaa"]
     assert one.config_hash != two.config_hash
 
@@ -80,6 +80,7 @@ def test_container_config_keys(make_desired):
         Path("/x"),
         desired.networks,
         desired.volumes,
+        FakeContents(),
     )
     assert set(config) == {
         "image",

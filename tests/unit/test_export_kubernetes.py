@@ -156,10 +156,14 @@ services:
   queue:
     image: redis
     healthcheck: {type: exec, command: [redis-cli, ping]}
+  web:
+    image: web
+    ports: ["8080:80"]
+    healthcheck: {type: http, port: 80, path: /ready}
   worker:
     image: worker
     user: "1000"
-    depends_on: {db: {condition: healthy}, queue: {condition: started}}
+    depends_on: {db: {condition: healthy}, queue: {condition: started}, web: {condition: started}}
 volumes:
   dbdata: {size: 5Gi, storage_class: fast-ssd}
 migrations: {service: db, database_url: "postgres://postgres:pw@localhost:5432/postgres"}
@@ -191,9 +195,11 @@ def test_stack_fields_and_dependencies_carry_over(tmp_path):
     assert spec["containers"][0]["image"] == "registry.local/w:1"
     assert spec["containers"][0]["securityContext"]["runAsUser"] == 1000
     names = [c["name"] for c in spec["initContainers"]]
-    # healthy: db's probe; started: queue has no port to wait on; the schema: bootstrap
-    assert names == ["wait-for-db", "wait-for-schema"]
-    assert spec["initContainers"][1]["command"][3] == "bootstrap-db"
+    # healthy: db's probe; started: web's port (queue has none to wait on); the schema
+    assert names == ["wait-for-db", "wait-for-web", "wait-for-schema"]
+    assert '"type":"postgres"' in spec["initContainers"][0]["command"][5]
+    assert spec["initContainers"][1]["command"][5] == '{"port":80,"type":"tcp"}'
+    assert spec["initContainers"][2]["command"][3] == "bootstrap-db"
 
 
 def test_output_is_deterministic_and_listed_in_the_kustomization(loaded):
@@ -219,3 +225,31 @@ def test_a_service_named_like_the_job_is_refused(tmp_path):
     )
     with pytest.raises(SpecError, match="db-migrate"):
         manifests(load_stack([tmp_path / "stack.yaml"], environ={}))
+
+
+def test_a_secret_in_a_command_goes_into_the_secret(tmp_path):
+    (tmp_path / "stack.yaml").write_text(
+        "project: demo\nservices:\n  cache:\n    image: redis\n"
+        "    command: redis-server --requirepass s3cret --note $$(keep)\n"
+    )
+    objects = manifests(load_stack([tmp_path / "stack.yaml"], environ={}))
+    secret = by_kind(objects, "Secret")["cache-secrets"]["stringData"]
+    container = pod_spec(by_kind(objects, "Deployment")["cache"])["containers"][0]
+    (variable,) = secret
+    assert secret[variable] == "s3cret"
+    # The kubelet expands $(VAR) from the container's env; a literal $( is escaped.
+    assert container["args"] == [
+        "redis-server",
+        "--requirepass",
+        f"$({variable})",
+        "--note",
+        "$$(keep)",
+    ]
+    assert container["env"] == [
+        {
+            "name": variable,
+            "valueFrom": {"secretKeyRef": {"name": "cache-secrets", "key": variable}},
+        }
+    ]
+    assert "s3cret" not in yaml.safe_dump(container)
+    kubernetes_validate.validate(by_kind(objects, "Deployment")["cache"], VERSIONS[-1], strict=True)

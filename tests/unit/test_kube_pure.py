@@ -148,8 +148,9 @@ def test_docker_path_never_imports_the_kubernetes_client():
     import sys
 
     code = (
-        "import sys; import provisioner.cli.main, provisioner.cli.commands, "
-        "provisioner.cli.fastpath; "
+        "import sys; import provisioner.cli.main, provisioner.cli.fastpath, "
+        "provisioner.cli.commands.apply, provisioner.cli.commands.diff, "
+        "provisioner.cli.commands.destroy, provisioner.cli.commands.status; "
         "sys.exit('lightkube' in sys.modules or 'provisioner.kube.commands' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

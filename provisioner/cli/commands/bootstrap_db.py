@@ -1,4 +1,4 @@
-"""`provisioner bootstrap-db`: wait for the database, migrate, seed, exit.
+"""`bootstrap-db`: wait for the database, migrate, seed, exit.
 
 The default command of the provisioner image (Dockerfile), run as the compose
 one-shot and the Kubernetes Job. It needs no stack file when DATABASE_URL is set:
@@ -15,8 +15,9 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-from provisioner.errors import MigrationError
+from provisioner.errors import MigrationError, SpecError
 from provisioner.export.common import SEED_ENV_PREFIX
 from provisioner.masking import mask_text
 
@@ -50,13 +51,31 @@ def wait_for_database(dsn: str, timeout_s: float) -> None:
             delay = min(delay * 2, 2.0)
 
 
-def run(args: argparse.Namespace, load_stack_settings) -> int:  # noqa: ANN001 - a callable
+def _stack_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The database URL, folders and seed variables of the stack file."""
+    from provisioner.cli.commands.common import load, stack_path
+
+    loaded = load(args)
+    migrations, seeds = loaded.stack.migrations, loaded.stack.seeds
+    if migrations is None:
+        raise SpecError(
+            f"{loaded.files[0]}: no 'migrations' section is declared and DATABASE_URL is not set."
+        )
+    return {
+        "database_url": migrations.database_url,
+        "migrations": stack_path(loaded, migrations.path),
+        "seeds": stack_path(loaded, seeds.path) if seeds else None,
+        "variables": dict(seeds.variables) if seeds else {},
+    }
+
+
+def run(args: argparse.Namespace) -> int:
     dsn = args.database_url or os.environ.get("DATABASE_URL")
     migrations_dir: Path | None = args.migrations
     seeds_dir: Path | None = args.seeds
     variables = seed_variables_from_env(dict(os.environ))
     if not dsn:
-        settings = load_stack_settings(args)
+        settings = _stack_settings(args)
         dsn = settings["database_url"]
         migrations_dir = migrations_dir or settings["migrations"]
         seeds_dir = seeds_dir or settings["seeds"]

@@ -1,4 +1,4 @@
-"""`provisioner wait-for HOST PROBE_JSON`: poll one typed probe against an address.
+"""`wait-for HOST PROBE_JSON`: poll one typed probe against an address.
 
 What a Kubernetes init container runs for `depends_on: {x: {condition: healthy}}`: the
 same probe code `apply` uses, against the dependency's Service. The probe's password
@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 from provisioner.errors import ServiceFailed
 from provisioner.export.probes import PROBE_PASSWORD_ENV
@@ -30,10 +31,10 @@ def run(args: argparse.Namespace) -> int:
         password = os.environ.get(PROBE_PASSWORD_ENV)
         if password is not None and fields.get("type") in ("postgres", "redis", "amqp"):
             fields["password"] = password
-        probe = TypeAdapter(HealthCheck).validate_python(fields)
+        probe: Any = TypeAdapter(HealthCheck).validate_python(fields)
     except (ValueError, ValidationError) as exc:
         raise ServiceFailed(f"wait-for: invalid probe {args.probe!r}: {exc}") from None
-    target = Target(args.host, probe.port)  # type: ignore[union-attr]
+    target = Target(args.host, probe.port)
     timeout = args.timeout if args.timeout is not None else probe.timeout
     deadline = time.monotonic() + timeout
     delay, last = 0.1, ""

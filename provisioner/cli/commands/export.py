@@ -1,4 +1,4 @@
-"""`provisioner export compose|kubernetes`: write the generated views of the stack."""
+"""`export compose|kubernetes`: write the generated views of the stack."""
 
 from __future__ import annotations
 
@@ -6,8 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
+from provisioner.cli.commands.common import load
 from provisioner.errors import SpecError
+from provisioner.masking import mask_text
 from provisioner.stackfile.loader import LoadedStack
+
+
+def run(args: argparse.Namespace) -> int:
+    loaded = load(args)
+    if args.export_target == "compose":
+        return export_compose(loaded, args.output)
+    return export_kubernetes(loaded, args)
 
 
 def export_compose(loaded: LoadedStack, output: Path | None) -> int:
@@ -29,6 +38,7 @@ def export_compose(loaded: LoadedStack, output: Path | None) -> int:
 
 
 def export_kubernetes(loaded: LoadedStack, args: argparse.Namespace) -> int:
+    from provisioner.export.common import JOB_NAME
     from provisioner.export.kubernetes import (
         export_notes,
         manifests,
@@ -36,13 +46,14 @@ def export_kubernetes(loaded: LoadedStack, args: argparse.Namespace) -> int:
         render_files,
     )
 
+    known = [*loaded.stack.services, JOB_NAME]
     overrides = {}
     for item in args.image or []:
         service, sep, image = item.partition("=")
-        if not sep or service not in loaded.stack.services or not image:
+        if not sep or service not in known or not image:
             raise SpecError(
-                f"--image {item!r}: expected SERVICE=IMAGE with a service of the stack "
-                f"({', '.join(loaded.stack.services)})."
+                f"--image {item!r}: expected SERVICE=IMAGE with one of {', '.join(known)} "
+                f"({JOB_NAME} is the provisioner image of the Job and the init containers)."
             )
         overrides[service] = image
     objects = manifests(loaded, namespace=args.namespace, image_overrides=overrides)
@@ -60,7 +71,8 @@ def export_kubernetes(loaded: LoadedStack, args: argparse.Namespace) -> int:
         )
     for note in export_notes(loaded):
         print(f"note: {note}", file=sys.stderr)
-    print(port_forward_notes(loaded, namespace=args.namespace))
+    notes = port_forward_notes(loaded, namespace=args.namespace)
+    print(notes if args.show_secrets else mask_text(notes))
     return 0
 
 
