@@ -6,13 +6,14 @@ Exit codes: 0 success (for `diff`: nothing would change), 2 `diff` found changes
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import signal
 import sys
 import traceback
 
-from provisioner.cli.parser import build_parser
+from provisioner.cli.parser import KUBE_COMMANDS, build_parser
 from provisioner.errors import Interrupted, ProvisionerError
 from provisioner.masking import mask_text
 
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     args.debug = args.debug or os.environ.get("PROVISIONER_DEBUG", "") not in ("", "0")
+    if args.target == "kubernetes":
+        return _run_kubernetes(args)
     if args.command in ("apply", "diff"):
         from provisioner.cli.fastpath import try_fast
 
@@ -60,6 +63,28 @@ def _run(argv: list[str] | None) -> int:
     command = importlib.import_module(f"provisioner.cli.commands.{module}")
     try:
         return int(command.run(args) or 0)
+    except ProvisionerError as exc:
+        message = str(exc) if args.show_secrets else mask_text(str(exc))
+        print(f"error: {message}", file=sys.stderr)
+        if args.debug:
+            _print_chain(exc)
+        return _interrupted_status() if isinstance(exc, Interrupted) else exc.exit_code
+    except BrokenPipeError:
+        return 0
+
+
+def _run_kubernetes(args: argparse.Namespace) -> int:
+    """The cluster path. Imported by name, like the commands: lightkube loads only here."""
+    if args.command not in KUBE_COMMANDS:
+        print(
+            f"error: `{args.command}` does not take --target kubernetes; it acts on the local "
+            f"stack only. On a cluster: {', '.join(KUBE_COMMANDS)}.",
+            file=sys.stderr,
+        )
+        return 1
+    commands = importlib.import_module("provisioner.cli.kube_commands")
+    try:
+        return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
     except ProvisionerError as exc:
         message = str(exc) if args.show_secrets else mask_text(str(exc))
         print(f"error: {message}", file=sys.stderr)
