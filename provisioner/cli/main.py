@@ -11,7 +11,6 @@ import importlib
 import os
 import signal
 import sys
-import traceback
 
 from provisioner.cli.parser import KUBE_COMMANDS, build_parser
 from provisioner.errors import Interrupted, ProvisionerError
@@ -98,6 +97,8 @@ def _run_kubernetes(args: argparse.Namespace) -> int:
 def _print_chain(exc: BaseException) -> None:
     """--debug: the error and every exception behind it, with tracebacks. Messages are
     raised `from None` for users; the chain is still on `__context__`, so walk it."""
+    import traceback  # only here: it costs the fast path a few milliseconds
+
     print("\ndebug: the error and what caused it, outermost first:", file=sys.stderr)
     seen: set[int] = set()
     current: BaseException | None = exc
