@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """Benchmark: the Python mock inference service against the original spec's Go mock.
 
-One run, same machine, same load generator (wrk), same body, same connections:
-  1. non-streamed chat completions (full validation on the Python side):
-     requests/s and p99 latency of each, and the ratios (targets: >= 0.6x, <= 2x);
-  2. streaming with zero latency: chunks/s and time to first byte over N concurrent
-     streams (raw asyncio sockets as the client), errors counted;
+One run, same machine, same load generator (wrk), same connections, the mock with
+the container's default settings (MOCK_WORKERS=auto: one worker per usable CPU):
+  1. non-streamed requests of the same size (same system and user text) to each API
+     the mock serves: chat completions, Responses (skipped, and said so, while the
+     route answers 404) and Anthropic Messages, against the Go mock's chat route (it
+     serves nothing else): requests/s and p99 of each, and the ratios
+     (targets: >= 1.2x the Go mock's req/s, p99 <= the Go mock's);
+  2. streaming with zero latency, per API: chunks/s and time to first byte over N
+     concurrent streams (raw asyncio sockets as the client), errors counted;
   3. resident memory (all processes of the server) idle and under load, from /proc.
 
-Usage: python bench/mock_inference.py [--workers 2] [--duration 8] [--connections 32]
+Usage: python bench/mock_inference.py [--workers auto] [--duration 8] [--connections 32]
 Everything listens on / is sent to 127.0.0.1 only (the Go mock binds :8000 itself and
 is stopped at the end). Needs: go (golang-go), wrk.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -28,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -44,6 +50,43 @@ BODY = (
     '{"model":"mock-gpt","messages":[{"role":"system","content":"You are a helpful assistant."},'
     '{"role":"user","content":"Hello, how are you today?"}]}'
 )
+SYSTEM, USER = "You are a helpful assistant.", "Hello, how are you today?"
+
+
+def _json(data: dict) -> str:
+    return json.dumps(data, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Api:
+    """One API of the mock: its route, a body of the same size as the others, how its
+    stream ends (what the client waits for) and how it streams an error."""
+
+    name: str
+    path: str
+    body: str
+    stream_body: bytes
+    stream_end: bytes
+    stream_error: bytes
+
+
+APIS = (
+    Api("chat", "/v1/chat/completions", BODY,
+        b'{"model":"mock-gpt","messages":[{"role":"user","content":"Stream me tokens"}],'
+        b'"stream":true}',
+        b"data: [DONE]", b'data: {"error"'),
+    Api("responses", "/v1/responses",
+        _json({"model": "mock-gpt", "instructions": SYSTEM,
+               "input": [{"role": "user", "content": USER}]}),
+        b'{"model":"mock-gpt","input":"Stream me tokens","stream":true}',
+        b"response.completed", b"response.failed"),
+    Api("messages", "/v1/messages",
+        _json({"model": "mock-gpt", "max_tokens": 1024, "system": SYSTEM,
+               "messages": [{"role": "user", "content": USER}]}),
+        b'{"model":"mock-gpt","max_tokens":1024,"stream":true,'
+        b'"messages":[{"role":"user","content":"Stream me tokens"}]}',
+        b"event: message_stop", b"event: error"),
+)  # fmt: skip
 LUA = """wrk.method = "POST"
 wrk.body = '%s'
 wrk.headers["Content-Type"] = "application/json"
@@ -129,15 +172,12 @@ def wrk(url: str, script: Path, connections: int, duration: int) -> dict[str, fl
     }
 
 
-async def streams(port: int, concurrency: int, rounds: int) -> dict[str, float]:
+async def streams(port: int, api: Api, concurrency: int, rounds: int) -> dict[str, float]:
     """N concurrent SSE streams over raw asyncio sockets (a thin client, so the
     figures measure the server rather than the client's parsing)."""
-    payload = (
-        b'{"model":"mock-gpt","messages":[{"role":"user","content":"Stream me tokens"}],'
-        b'"stream":true}'
-    )
+    payload = api.stream_body
     request = (
-        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"POST " + api.path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"Content-Type: application/json\r\nx-mock-reply-mode: filler\r\n"
         b"Content-Length: " + str(len(payload)).encode() + b"\r\n\r\n" + payload
     )
@@ -151,7 +191,7 @@ async def streams(port: int, concurrency: int, rounds: int) -> dict[str, float]:
         writer.write(request)
         buf = b""
         first = None
-        while b"data: [DONE]" not in buf:
+        while api.stream_end not in buf:
             data = await reader.read(65536)
             if not data:
                 errors += 1
@@ -165,7 +205,7 @@ async def streams(port: int, concurrency: int, rounds: int) -> dict[str, float]:
             if not more:
                 break
             buf += more
-        if not buf.startswith(b"HTTP/1.1 200"):
+        if not buf.startswith(b"HTTP/1.1 200") or api.stream_error in buf:
             errors += 1
         chunks += buf.count(b"data: {")
         ttfb.append(first or 0.0)
@@ -201,21 +241,32 @@ def stop(proc: subprocess.Popen, name: str) -> None:
             proc.wait()
 
 
+def probe(base: str, api: Api) -> int:
+    return httpx.post(base + api.path, content=api.body, timeout=5).status_code
+
+
+def ratio_line(label: str, values: list[float], mean: float, target: str, ok: bool) -> str:
+    rounds = ", ".join(f"{x:.2f}" for x in values)
+    return f"  {label}: {mean:.2f}x (per round {rounds}; target {target}) " + (
+        "OK" if ok else "MISSED"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--workers", type=int, default=2, help="Sanic workers (2 cores: 2)")
+    ap.add_argument("--workers", default="auto", help="mock workers (default: the container's)")
     ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=2, help="alternating wrk rounds per server")
-    ap.add_argument("--streams", type=int, default=100, help="concurrent streams")
+    ap.add_argument("--streams", type=int, default=200, help="concurrent streams per API")
     ap.add_argument("--stream-tokens", type=int, default=64, help="tokens per stream")
     args = ap.parse_args()
     for tool in ("go", "wrk"):
         if not shutil.which(tool):
             print(f"missing tool: {tool}", file=sys.stderr)
             return 2
-    with socket.socket() as probe:
-        if probe.connect_ex(("127.0.0.1", GO_PORT)) == 0:
+    with socket.socket() as probe_sock:
+        if probe_sock.connect_ex(("127.0.0.1", GO_PORT)) == 0:
             print(f"port {GO_PORT} is busy; the Go baseline needs it", file=sys.stderr)
             return 2
 
@@ -223,8 +274,6 @@ def main() -> int:
     go_bin = tmp / "go-mock"
     env = {**os.environ, "GOCACHE": str(tmp / "gocache"), "GOFLAGS": "-mod=mod"}
     subprocess.run(["go", "build", "-o", str(go_bin), "."], cwd=GO_SRC, check=True, env=env)
-    script = tmp / "post.lua"
-    script.write_text(LUA % BODY)
 
     procs: list[tuple[subprocess.Popen, str]] = []
     try:
@@ -240,73 +289,90 @@ def main() -> int:
         py = subprocess.Popen(
             [sys.executable, "-m", "mock_inference", "--host", "127.0.0.1", "--port", str(port),
              "--workers", str(args.workers)],
-            cwd=REPO, env=py_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=REPO, env=py_env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         procs.append((py, "mock_inference"))
+        assert py.stdout is not None
+        started_line = py.stdout.readline().strip()  # "mock_inference: N workers on ..."
+        workers = re.search(r"(\d+) workers", started_line)
         base = f"http://127.0.0.1:{port}"
         wait_http(base + "/health")
         time.sleep(1.0)  # let every worker finish starting before measuring idle memory
-        for _ in range(20):  # and touch each worker once
-            httpx.post(base + "/v1/chat/completions", content=BODY)
+        apis: list[Api] = []
+        for api in APIS:
+            status = probe(base, api)
+            if status == 404:
+                print(f"{api.name}: {api.path} answers 404 in this tree; skipped")
+            elif status != 200:
+                print(f"{api.name}: {api.path} answers {status}; skipped", file=sys.stderr)
+            else:
+                apis.append(api)
+        for _ in range(20):  # touch each worker once
+            for api in apis:
+                httpx.post(base + api.path, content=api.body)
         idle_py = tree_rss_kib(py.pid)
         idle_go = tree_rss_kib(go.pid)
+        load = os.getloadavg()
+        print(f"machine: {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f}; "
+              f"wrk -t1 -c{args.connections} -d{args.duration}s; mock_inference --workers "
+              f"{args.workers} ({workers.group(1) if workers else '?'} workers)")  # fmt: skip
 
-        print(f"machine: {os.cpu_count()} cores; wrk -t1 -c{args.connections} -d{args.duration}s;"
-              f" mock_inference workers={args.workers}")  # fmt: skip
-        print("\n== non-streamed chat completions (same body, POST) ==")
-        results: dict[str, list[dict[str, float]]] = {"go": [], "py": []}
+        print("\n== non-streamed requests, same size (go: its chat route, the only one it has) ==")
+        targets = [("go", go_url, BODY)] + [(a.name, base + a.path, a.body) for a in apis]
+        results: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in targets}
         samplers = {"go": RssSampler(go.pid), "py": RssSampler(py.pid)}
         for s in samplers.values():
             s.start()
         for r in range(args.rounds):
-            for name, url in (("go", go_url), ("py", base + "/v1/chat/completions")):
+            for name, url, body in targets:
+                script = tmp / f"{name}.lua"
+                script.write_text(LUA % body)
                 res = wrk(url, script, args.connections, args.duration)
                 results[name].append(res)
-                print(f"  round {r + 1} {name:>2}: {res['rps']:9.0f} req/s  "
+                print(f"  round {r + 1} {name:>9}: {res['rps']:9.0f} req/s  "
                       f"p50 {res['p50_ms']:6.2f} ms  p99 {res['p99_ms']:6.2f} ms  "
                       f"non-2xx {res['non2xx']} {res['socket_errors']}")  # fmt: skip
         for s in samplers.values():
             s.stop_flag.set()
-        ratios_rps = [
-            p["rps"] / g["rps"] for g, p in zip(results["go"], results["py"], strict=True)
-        ]
-        ratios_p99 = [
-            p["p99_ms"] / g["p99_ms"] for g, p in zip(results["go"], results["py"], strict=True)
-        ]
         go_rps = statistics.mean(r["rps"] for r in results["go"])
-        py_rps = statistics.mean(r["rps"] for r in results["py"])
         go_p99 = statistics.mean(r["p99_ms"] for r in results["go"])
-        py_p99 = statistics.mean(r["p99_ms"] for r in results["py"])
-        print(f"  mean  go: {go_rps:9.0f} req/s  p99 {go_p99:6.2f} ms")
-        print(f"  mean  py: {py_rps:9.0f} req/s  p99 {py_p99:6.2f} ms")
-        ok_rps = py_rps / go_rps >= 0.6
-        ok_p99 = py_p99 / go_p99 <= 2.0
-        print(f"  req/s ratio py/go: {py_rps / go_rps:.2f}x (per round "
-              f"{', '.join(f'{x:.2f}' for x in ratios_rps)}; target >= 0.6x) "
-              f"{'OK' if ok_rps else 'MISSED'}")  # fmt: skip
-        print(f"  p99 ratio py/go:   {py_p99 / go_p99:.2f}x (per round "
-              f"{', '.join(f'{x:.2f}' for x in ratios_p99)}; target <= 2x) "
-              f"{'OK' if ok_p99 else 'MISSED'}")  # fmt: skip
+        print(f"  mean {'go':>9}: {go_rps:9.0f} req/s  p99 {go_p99:6.2f} ms")
+        all_ok = True
+        for api in apis:
+            runs = results[api.name]
+            rps = statistics.mean(r["rps"] for r in runs)
+            p99 = statistics.mean(r["p99_ms"] for r in runs)
+            rps_r = [p["rps"] / g["rps"] for g, p in zip(results["go"], runs, strict=True)]
+            p99_r = [p["p99_ms"] / g["p99_ms"] for g, p in zip(results["go"], runs, strict=True)]
+            ok_rps, ok_p99 = rps / go_rps >= 1.2, p99 / go_p99 <= 1.0
+            all_ok = all_ok and ok_rps and ok_p99
+            print(f"  mean {api.name:>9}: {rps:9.0f} req/s  p99 {p99:6.2f} ms")
+            print(ratio_line(f"{api.name} req/s vs go", rps_r, rps / go_rps, ">= 1.2x", ok_rps))
+            print(ratio_line(f"{api.name} p99 vs go  ", p99_r, p99 / go_p99, "<= 1.0x", ok_p99))
 
         print(f"\n== streaming, zero latency, {args.stream_tokens} tokens per stream ==")
         sampler = RssSampler(py.pid)
         sampler.start()
-        single = asyncio.run(streams(port, 1, 20))
-        many = asyncio.run(streams(port, args.streams, 5))
+        stream_errors = 0
+        for api in apis:
+            single = asyncio.run(streams(port, api, 1, 20))
+            many = asyncio.run(streams(port, api, args.streams, 3))
+            stream_errors += int(many["errors"] + single["errors"])
+            print(f"  {api.name:>9}: 1 stream at a time {single['chunks_per_s']:7.0f} events/s "
+                  f"TTFB p50 {single['ttfb_p50_ms']:.2f} ms | {args.streams} concurrent "
+                  f"{many['chunks_per_s']:7.0f} events/s TTFB p50 {many['ttfb_p50_ms']:.2f} ms "
+                  f"p99 {many['ttfb_p99_ms']:.2f} ms, streams {many['streams']}, "
+                  f"errors {many['errors']}")  # fmt: skip
         sampler.stop_flag.set()
-        print(f"  1 stream at a time : {single['chunks_per_s']:9.0f} chunks/s  TTFB p50 "
-              f"{single['ttfb_p50_ms']:.2f} ms")  # fmt: skip
-        print(f"  {args.streams} concurrent    : {many['chunks_per_s']:9.0f} chunks/s  TTFB p50 "
-              f"{many['ttfb_p50_ms']:.2f} ms  p99 {many['ttfb_p99_ms']:.2f} ms  "
-              f"streams {many['streams']}  errors {many['errors']}")  # fmt: skip
 
         print("\n== resident memory (process tree, /proc VmRSS) ==")
         print(f"  go-mock        idle {idle_go / 1024:7.1f} MiB   under load "
               f"{samplers['go'].peak / 1024:7.1f} MiB")  # fmt: skip
         print(f"  mock_inference idle {idle_py / 1024:7.1f} MiB   under load "
               f"{max(samplers['py'].peak, sampler.peak) / 1024:7.1f} MiB  "
-              f"({args.workers} worker(s) + supervisor)")  # fmt: skip
-        return 0 if many["errors"] == 0 else 1
+              f"({workers.group(1) if workers else '?'} worker(s) + supervisor)")  # fmt: skip
+        print(f"\ntargets {'met' if all_ok else 'MISSED'}; stream errors {stream_errors}")
+        return 0 if stream_errors == 0 else 1
     finally:
         for proc, name in reversed(procs):
             stop(proc, name)

@@ -9,7 +9,15 @@ import signal
 import sys
 
 from .config import Settings
+from .cpus import parse_workers
 from .listener import listen
+
+
+def _workers(raw: str) -> int:
+    try:
+        return parse_workers(raw)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -20,10 +28,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=os.environ.get("MOCK_PORT", "8000"))
     parser.add_argument(
         "--workers",
-        type=int,
+        type=_workers,
         # A string default: argparse converts it, so a bad MOCK_WORKERS is a usage error.
-        default=os.environ.get("MOCK_WORKERS", "1"),
-        help="worker processes, forked and supervised by this one",
+        default=os.environ.get("MOCK_WORKERS", "").strip() or "1",
+        help="worker processes, forked and supervised by this one; 'auto': one per CPU "
+        "this process may use (cgroup quota and affinity), at most 8",
     )
     return parser.parse_args(argv)
 

@@ -10,7 +10,7 @@ from sanic import Sanic
 from . import flow
 from .config import Settings
 from .peers import Peers, serve_own
-from .routes import embeddings, error_handlers, generation, models, ops, responses
+from .routes import embeddings, error_handlers, generation, messages, models, ops, responses
 from .state import State
 from .wire.chat import CHAT
 from .wire.completions import COMPLETIONS
@@ -41,12 +41,14 @@ def create_app(
 
     state = State(settings, counters, peers)
     app.ctx.state = state
-    error_handlers.register(app)
+    # Errors on the Messages routes (Sanic's 404/405/413 included) in Anthropic's shape.
+    error_handlers.register(app, dialects=(("/v1/messages", messages.reshape),))
     generation.register(app, state, CHAT, "chat_completions")
     generation.register(app, state, COMPLETIONS, "completions")
     generation.register(app, state, RESPONSES, "responses")
     responses.register(app, state)
     embeddings.register(app, state)
+    messages_api = messages.register(app, state)
     models.register(app, state)
     ops.register(app, state, peers)
     if settings.fast_path:
@@ -56,6 +58,8 @@ def create_app(
             b"/v1/completions": partial(flow.answer_now, COMPLETIONS, state),
             b"/v1/responses": partial(flow.answer_now, RESPONSES, state),
             b"/v1/embeddings": partial(embeddings.answer_now, state),
+            b"/v1/messages": messages_api.answer_now,
+            b"/v1/messages/count_tokens": messages_api.count_now,
         }
 
     if peers is not None:

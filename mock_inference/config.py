@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .cpus import parse_workers
+
 REPLY_MODES = ("fixed", "echo", "filler", "script")
 DEFAULT_REPLY = "This is a mock response from the development inference engine."
 
@@ -101,7 +103,7 @@ class Settings:
         settings = cls(
             host=env.get("MOCK_HOST", "127.0.0.1"),
             port=_int(env, "MOCK_PORT", 8000),
-            workers=_int(env, "MOCK_WORKERS", 1),
+            workers=parse_workers(env.get("MOCK_WORKERS", "").strip() or "1"),
             model_name=env.get("MODEL_NAME", "mock-gpt").strip() or "mock-gpt",
             served_models=_list(env.get("SERVED_MODELS")),
             accept_unknown_models=_bool(env.get("ACCEPT_UNKNOWN_MODELS"), True),
@@ -141,8 +143,8 @@ class Settings:
             raise ValueError("MOCK_EMBEDDING_DIM must be at least 1")
         if self.filler_tokens < 0:
             raise ValueError("MOCK_FILLER_TOKENS must not be negative")
-        if self.fail_first_status not in (429, 500, 502, 503):
-            raise ValueError("MOCK_FAIL_FIRST_STATUS must be one of 429, 500, 502, 503")
+        if self.fail_first_status not in (429, 500, 502, 503, 529):
+            raise ValueError("MOCK_FAIL_FIRST_STATUS must be one of 429, 500, 502, 503, 529")
         if self.responses_stored < 1:
             raise ValueError("MOCK_RESPONSES_STORED must be at least 1")
         if self.workers < 1:

@@ -26,6 +26,7 @@ TYPES = {
     500: "server_error",
     502: "server_error",
     503: "server_error",
+    529: "server_error",  # Anthropic's "overloaded", injectable on every route
 }
 
 

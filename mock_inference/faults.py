@@ -20,14 +20,15 @@ from .config import Settings
 from .counters import SLOTS as _SLOTS
 from .errors import APIError
 
-FORCED = frozenset(("429", "500", "502", "503", "timeout", "stream_error"))
+FORCED = frozenset(("429", "500", "502", "503", "529", "timeout", "stream_error"))
 _MESSAGES = {
     429: "Rate limit reached for requests (injected by the mock). Please retry after a while.",
     500: "The server had an error while processing your request (injected by the mock).",
     502: "Bad gateway (injected by the mock).",
     503: "The engine is currently overloaded (injected by the mock). Please try again later.",
+    529: "Overloaded (injected by the mock).",  # Anthropic's status for an overloaded API
 }
-_CODES = {429: "rate_limit_exceeded", 500: None, 502: None, 503: "engine_overloaded"}
+_CODES = {429: "rate_limit_exceeded", 500: None, 502: None, 503: "engine_overloaded", 529: None}
 
 
 class Faults:
@@ -98,7 +99,8 @@ class Faults:
             if self._bump(slot) <= int(first):
                 status = headers.get("x-mock-fail-status", "429")
                 raise self.error(
-                    int(status) if status in ("429", "500", "502", "503") else 429, retry_after
+                    int(status) if status in ("429", "500", "502", "503", "529") else 429,
+                    retry_after,
                 )
         if self.settings.fail_first and self._bump(0) <= self.settings.fail_first:
             raise self.error(self.settings.fail_first_status, retry_after)

@@ -11,6 +11,7 @@ from typing import Any
 
 from . import __version__
 from .config import Settings
+from .messages import openapi as messages_openapi
 
 _ERR = {"$ref": "#/components/schemas/ErrorResponse"}
 _JSON_ERR = {"application/json": {"schema": _ERR}}
@@ -383,6 +384,7 @@ def document(settings: Settings) -> dict[str, Any]:
                 },
             },
             "/v1/embeddings": _post("Embeddings", "EmbeddingRequest", _json_ok("Vectors")),
+            **messages_openapi.PATHS,
             "/v1/models": {
                 "get": {
                     "summary": "List served models",
@@ -415,5 +417,5 @@ def document(settings: Settings) -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": _SCHEMAS},
+        "components": {"schemas": {**_SCHEMAS, **messages_openapi.SCHEMAS}},
     }

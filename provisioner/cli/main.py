@@ -6,13 +6,13 @@ Exit codes: 0 success (for `diff`: nothing would change), 2 `diff` found changes
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import signal
 import sys
-import traceback
 
-from provisioner.cli.parser import build_parser
+from provisioner.cli.parser import KUBE_COMMANDS, build_parser
 from provisioner.errors import Interrupted, ProvisionerError
 from provisioner.masking import mask_text
 
@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     args.debug = args.debug or os.environ.get("PROVISIONER_DEBUG", "") not in ("", "0")
+    if args.target == "kubernetes":
+        return _run_kubernetes(args)
     if args.command in ("apply", "diff"):
         from provisioner.cli.fastpath import try_fast
 
@@ -70,9 +72,33 @@ def _run(argv: list[str] | None) -> int:
         return 0
 
 
+def _run_kubernetes(args: argparse.Namespace) -> int:
+    """The cluster path. Imported by name, like the commands: lightkube loads only here."""
+    if args.command not in KUBE_COMMANDS:
+        print(
+            f"error: `{args.command}` does not take --target kubernetes; it acts on the local "
+            f"stack only. On a cluster: {', '.join(KUBE_COMMANDS)}.",
+            file=sys.stderr,
+        )
+        return 1
+    commands = importlib.import_module("provisioner.cli.kube_commands")
+    try:
+        return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
+    except ProvisionerError as exc:
+        message = str(exc) if args.show_secrets else mask_text(str(exc))
+        print(f"error: {message}", file=sys.stderr)
+        if args.debug:
+            _print_chain(exc)
+        return _interrupted_status() if isinstance(exc, Interrupted) else exc.exit_code
+    except BrokenPipeError:
+        return 0
+
+
 def _print_chain(exc: BaseException) -> None:
     """--debug: the error and every exception behind it, with tracebacks. Messages are
     raised `from None` for users; the chain is still on `__context__`, so walk it."""
+    import traceback  # only here: it costs the fast path a few milliseconds
+
     print("\ndebug: the error and what caused it, outermost first:", file=sys.stderr)
     seen: set[int] = set()
     current: BaseException | None = exc

@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="say why the no-op fast path was not taken, and show the exceptions behind an "
         "error (also PROVISIONER_DEBUG=1)",
     )
+    _target_options(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     apply = sub.add_parser("apply", help="converge Docker to the stack, migrate and seed")
@@ -165,6 +166,55 @@ def _export_parsers(sub: argparse._SubParsersAction) -> None:
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+KUBE_COMMANDS = ("apply", "diff", "destroy", "status")
+
+
+def _target_options(parser: argparse.ArgumentParser) -> None:
+    """Where apply, diff, destroy and status act: Docker (default) or a Kubernetes cluster."""
+    group = parser.add_argument_group("target (named as kubectl names them)")
+    group.add_argument(
+        "--target",
+        choices=("docker", "kubernetes"),
+        default="docker",
+        help="converge the local Docker engine (default) or a Kubernetes cluster",
+    )
+    group.add_argument(
+        "--kubeconfig",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="kubeconfig (default: the first file in $KUBECONFIG, else ~/.kube/config)",
+    )
+    group.add_argument(
+        "--context", default=None, metavar="NAME", help="kubeconfig context (default: current)"
+    )
+    group.add_argument(
+        "--namespace",
+        default=None,
+        metavar="NS",
+        help="namespace (default: the context's, else 'default'); created by apply if missing",
+    )
+    group.add_argument(
+        "--registry",
+        default=None,
+        metavar="HOST[:PORT]",
+        help="push the images the stack builds here; the cluster pulls them from it",
+    )
+    group.add_argument(
+        "--load-images-with",
+        default=None,
+        metavar="CMD",
+        help="load images into the cluster with `CMD IMAGE...` (e.g. 'kind load docker-image')",
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long apply and destroy wait on the cluster (default 300)",
+    )
 
 
 def _seconds(text: str) -> float:

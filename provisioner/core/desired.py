@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from provisioner.labels import LABEL_PROJECT
 from provisioner.stackfile.graph import topological_order
 from provisioner.stackfile.loader import LoadedStack
 from provisioner.stackfile.spec import Build, Dependency, Service, service_image
@@ -72,9 +71,6 @@ class DesiredState:
     networks: dict[str, str]  # stack name -> docker name
     volumes: dict[str, str]  # stack name -> docker name
     loaded: LoadedStack
-
-    def project_labels(self) -> dict[str, str]:
-        return {LABEL_PROJECT: self.project}
 
 
 def resource_name(project: str, name: str) -> str:

@@ -20,9 +20,6 @@ class ObservedContainer:
     config_hash: str | None
     config: dict[str, Any] | None
     image_id: str
-    restart_count: int = 0
-    exit_code: int = 0
-    health: str | None = None
     published: dict[str, list[tuple[str, int]]] = field(
         default_factory=dict
     )  # "5432/tcp" -> [(ip, port)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 
@@ -48,11 +49,27 @@ def test_dockerfile_builds_and_serves(docker_client) -> None:
         assert resp.json()["choices"][0]["message"]["content"]
         container.reload()
         assert container.attrs["Config"]["User"] == "10001"
+        # MOCK_WORKERS=auto: one worker per CPU the container may use (no limit here).
+        expected = min(8, len(os.sched_getaffinity(0)))
+        assert f"mock_inference: {expected} workers" in container.logs().decode()
         started = time.monotonic()
         container.stop(timeout=10)
         assert time.monotonic() - started < 5
         container.reload()
         assert container.attrs["State"]["ExitCode"] == 0
+        # A CPU quota (docker --cpus 1: cgroup cpu.max or cfs quota) means one worker,
+        # and MOCK_WORKERS overrides the computation.
+        for options, workers in (({"nano_cpus": 1_000_000_000}, 1),
+                                 ({"environment": {"MOCK_WORKERS": "3"}}, 3)):  # fmt: skip
+            limited = docker_client.containers.run(tag, detach=True, **options)
+            try:
+                deadline = time.monotonic() + 30
+                while "workers on" not in limited.logs().decode():
+                    assert time.monotonic() < deadline, limited.logs().decode()
+                    time.sleep(0.1)
+                assert f"mock_inference: {workers} workers" in limited.logs().decode()
+            finally:
+                limited.remove(force=True)
     finally:
         container.remove(force=True)
         docker_client.images.remove(tag, force=True)
