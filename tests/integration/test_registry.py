@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.docker_stacks import container_of, free_port
+from tests.support.docker_stacks import cleanup_project, container_of, free_port
 from tests.support.images import REDIS
 from tests.support.registries import (
     SHARED_REGISTRY,
@@ -46,10 +46,12 @@ services:
 
 
 @pytest.fixture
-def images(docker_client) -> Iterator[list[str]]:
-    """Image references to remove from the engine after the test."""
+def images(docker_client, project_name) -> Iterator[list[str]]:
+    """Image references and ids to remove from the engine after the test."""
     made: list[str] = []
     yield made
+    # The project's containers go first: an image in use would only lose its name.
+    cleanup_project(docker_client, project_name)
     for ref in reversed(made):
         remove_image(docker_client, ref)
 
@@ -80,6 +82,7 @@ def pushed_unique(client, images: list[str], registry: str, auth: dict | None = 
     images.append(ref)
     digest = push(client, source, ref, auth)
     pushed_id = image_id(client, source)
+    images.append(pushed_id)
     remove_image(client, ref)
     remove_image(client, source)
     return ref, pushed_id, digest
@@ -101,6 +104,7 @@ def test_pull_policies_and_a_tag_that_moved(make_stack, docker_client, images):
     images.append(second)
     push(docker_client, second, ref)
     second_id = image_id(docker_client, second)
+    images.append(second_id)
     repository, tag = ref.rsplit(":", 1)
     docker_client.api.tag(first_id, repository, tag)
     remove_image(docker_client, second)
