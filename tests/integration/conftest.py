@@ -116,7 +116,8 @@ def container_of(client, project: str, service: str):
     return found
 
 
-POSTGRES = standin_image("postgres")
+# What users run: the stand-in for timescale/timescaledb:latest-pg15.
+POSTGRES = standin_image("timescaledb")
 REDIS = standin_image("redis")
 RABBITMQ = standin_image("rabbitmq")
 PYTHON = standin_image("python")
