@@ -38,6 +38,7 @@ import psycopg
 
 from .errors import MigrationError
 from .masking import mask_text
+from .pgsession import session_params
 from .sqlfile import (
     Statement,
     checksum,
@@ -47,6 +48,7 @@ from .sqlfile import (
     read_sql,
     split_statements,
 )
+from .timescale_version import check_timescaledb_version
 
 TRACKING_TABLE = "public.provisioner_schema_migrations"
 LOCK_NAMESPACE = 0x70726F76  # 'prov': first key of pg_advisory_lock(int, int)
@@ -220,6 +222,10 @@ def migrate_up(
         pending, to_accept = _plan_up(migrations, applied, to, accept)
         if not pending and not to_accept:  # the no-op path: no lock, no writes
             return MigrateReport([], time.perf_counter() - started, skipped=len(applied))
+        try:
+            check_timescaledb_version(conn)
+        except psycopg.Error as exc:
+            raise _db_error("checking the TimescaleDB extension version", exc) from None
         with advisory_lock(dsn, MIGRATIONS_LOCK, lock_timeout_s, "migrations"):
             run(conn, _CREATE_TRACKING)
             applied = read_applied(conn)  # another run may have applied some meanwhile
@@ -530,6 +536,7 @@ def connect(dsn: str, purpose: str) -> psycopg.Connection:
     try:
         return psycopg.connect(
             dsn,
+            **session_params(dsn),  # UTF8, UTC, ISO dates whatever the database's defaults
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT_S,
             application_name=f"provisioner-{purpose}",

@@ -1,8 +1,9 @@
-"""Fixtures for the migration and seed tests: one real PostgreSQL, a database per test.
+"""Fixtures for the migration and seed tests: real servers, a database per test.
 
-The server is the stand-in image (Debian PostgreSQL 15, the official image's
-entrypoint), started once per session, published on 127.0.0.1 only with a random host
-port, and removed at the end with its volume.
+Every test runs twice: on the TimescaleDB stand-in (timescale/timescaledb:latest-pg15,
+what users run) and on the plain PostgreSQL one (Debian PostgreSQL 15, the official
+image's entrypoint). Each server is started once per session, published on 127.0.0.1
+only with a random host port, and removed with its volume.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -26,6 +28,8 @@ LABELS = {"org.provisioner.test": "migrations"}
 USER = "mig_test"
 PASSWORD = "mig_test_pw"
 READY_TIMEOUT_S = 90
+# TimescaleDB (what users run) and plain PostgreSQL (what the SQL must also work on).
+SERVER_KINDS = ["timescaledb", "postgres"]
 
 
 def _host_port(container) -> str:
@@ -63,12 +67,12 @@ def _wait_ready(container, dsn: str) -> None:
     raise RuntimeError(f"PostgreSQL did not answer over TCP: {last}\n{logs}")
 
 
-@pytest.fixture(scope="session")
-def pg_server(docker_client) -> Iterator[str]:
-    """DSN of the maintenance database of a throwaway PostgreSQL server."""
+@contextmanager
+def running_server(docker_client, kind: str, environment: dict[str, str] | None = None):
+    """DSN of the maintenance database of a throwaway server of the `kind` stand-in."""
     from docker.errors import ImageNotFound
 
-    image = standin_image("postgres")
+    image = standin_image(kind)
     try:
         docker_client.images.get(image)
     except ImageNotFound:
@@ -76,11 +80,12 @@ def pg_server(docker_client) -> Iterator[str]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    env = {"POSTGRES_USER": USER, "POSTGRES_PASSWORD": PASSWORD, "POSTGRES_DB": USER}
     container = docker_client.containers.run(
         image,
         detach=True,
         name=f"provisioner-test-migrations-{uuid.uuid4().hex[:8]}",
-        environment={"POSTGRES_USER": USER, "POSTGRES_PASSWORD": PASSWORD, "POSTGRES_DB": USER},
+        environment=env | (environment or {}),
         ports={"5432/tcp": ("127.0.0.1", None)},
         labels=LABELS,
     )
@@ -90,6 +95,24 @@ def pg_server(docker_client) -> Iterator[str]:
         yield dsn
     finally:
         container.remove(force=True, v=True)
+
+
+@pytest.fixture(scope="session", params=SERVER_KINDS)
+def server_kind(request) -> str:
+    """Which stand-in the suite runs on: every test runs on both (the SQL is written
+    for either); a test can narrow it with parametrize("server_kind", [...], indirect)."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def pg_server(docker_client, server_kind: str) -> Iterator[str]:
+    """DSN of the maintenance database of a throwaway server of that kind."""
+    with running_server(docker_client, server_kind) as dsn:
+        yield dsn
+
+
+def is_timescale(dsn: str) -> bool:
+    return bool(scalar(dsn, "SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'"))
 
 
 @pytest.fixture
