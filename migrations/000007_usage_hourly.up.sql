@@ -25,12 +25,6 @@ BEGIN
             FROM usage_events
             GROUP BY 1, 2, 3
             WITH NO DATA$sql$;
-        -- Every 30 minutes, the last 3 days up to the last complete hour. Rows arriving
-        -- later than 3 days stay out of the aggregate (and raw data past retention
-        -- leaves the aggregate alone).
-        EXECUTE $sql$SELECT add_continuous_aggregate_policy('usage_hourly',
-                     start_offset => interval '3 days', end_offset => interval '1 hour',
-                     schedule_interval => interval '30 minutes', if_not_exists => true)$sql$;
     ELSE
         -- date_bin from a UTC midnight: the same hours as time_bucket, whatever TimeZone.
         CREATE MATERIALIZED VIEW IF NOT EXISTS usage_hourly AS
@@ -51,11 +45,25 @@ BEGIN
 END
 $$;
 
--- Materialise what usage_events already holds (the policy covers only 3 days).
+-- Materialise what usage_events already holds (the policy covers only 3 days), before
+-- the policy exists: its job would start at once and refresh the same aggregate.
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
         CALL refresh_continuous_aggregate('usage_hourly', NULL, NULL);
+    END IF;
+END
+$$;
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
+        -- Every 30 minutes, the last 3 days up to the last complete hour. Rows arriving
+        -- later than 3 days stay out of the aggregate (and raw data past retention
+        -- leaves the aggregate alone).
+        EXECUTE $sql$SELECT add_continuous_aggregate_policy('usage_hourly',
+                     start_offset => interval '3 days', end_offset => interval '1 hour',
+                     schedule_interval => interval '30 minutes', if_not_exists => true)$sql$;
     END IF;
 END
 $$;
