@@ -534,9 +534,11 @@ def sql_error(
 def connect(dsn: str, purpose: str) -> psycopg.Connection:
     """An autocommit connection, or MigrationError with the DSN's password masked."""
     try:
+        session = session_params(dsn)  # UTF8, UTC, ISO dates whatever the database's defaults
         return psycopg.connect(
             dsn,
-            **session_params(dsn),  # UTF8, UTC, ISO dates whatever the database's defaults
+            client_encoding=session["client_encoding"],
+            options=session["options"],
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT_S,
             application_name=f"provisioner-{purpose}",
