@@ -40,7 +40,7 @@ def full_stack(tmp_path_factory, docker_client):
     }
     env = {
         "PROJECT_NAME": project,
-        "POSTGRES_IMAGE": standin_image("postgres"),
+        "POSTGRES_IMAGE": standin_image("timescaledb"),  # what users run
         "REDIS_IMAGE": standin_image("redis"),
         "RABBITMQ_IMAGE": standin_image("rabbitmq"),
         "PYTHON_IMAGE": standin_image("python"),
