@@ -62,4 +62,5 @@ lint:
 bench: test-env
 	$(PYTHON) bench/stack.py
 	$(PYTHON) bench/migrations.py
+	$(PYTHON) bench/usage.py
 	$(PYTHON) bench/mock_inference.py

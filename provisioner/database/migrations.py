@@ -37,6 +37,7 @@ from typing import Any
 
 import psycopg
 
+from provisioner.database.pgsession import session_params
 from provisioner.database.sqlfile import (
     Statement,
     checksum,
@@ -46,6 +47,7 @@ from provisioner.database.sqlfile import (
     read_sql,
     split_statements,
 )
+from provisioner.database.timescale_version import check_timescaledb_version
 from provisioner.errors import MigrationError
 from provisioner.masking import mask_text
 
@@ -244,6 +246,10 @@ def migrate_up(
             return MigrateReport(
                 [], time.perf_counter() - started, len(applied), accept_unneeded=sorted(accept)
             )
+        try:
+            check_timescaledb_version(conn)
+        except psycopg.Error as exc:
+            raise _db_error("checking the TimescaleDB extension version", exc) from None
         with advisory_lock(dsn, MIGRATIONS_LOCK, lock_timeout_s, "migrations"):
             run(conn, _CREATE_TRACKING)
             applied = read_applied(conn)  # another run may have applied some meanwhile
@@ -554,8 +560,11 @@ def sql_error(
 def connect(dsn: str, purpose: str) -> psycopg.Connection:
     """An autocommit connection, or MigrationError with the DSN's password masked."""
     try:
+        session = session_params(dsn)  # UTF8, UTC, ISO dates whatever the database's defaults
         return psycopg.connect(
             dsn,
+            client_encoding=session["client_encoding"],
+            options=session["options"],
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT_S,
             application_name=f"provisioner-{purpose}",

@@ -39,7 +39,7 @@ def full_stack(tmp_path_factory, docker_client):
     }
     env = {
         "PROJECT_NAME": project,
-        "POSTGRES_IMAGE": standin_image("postgres"),
+        "POSTGRES_IMAGE": standin_image("timescaledb"),  # what users run
         "REDIS_IMAGE": standin_image("redis"),
         "RABBITMQ_IMAGE": standin_image("rabbitmq"),
         "PYTHON_IMAGE": standin_image("python"),
@@ -101,6 +101,24 @@ def test_migrations_and_seeds_ran(full_stack):
         assert {"organizations", "users", "api_keys", "model_mappings", "usage_events"} <= tables, (
             tables
         )
+        # The TimescaleDB stand-in: usage data in a hypertable with its policies.
+        hypertables = conn.execute(
+            "SELECT hypertable_name FROM timescaledb_information.hypertables"
+        ).fetchall()
+        assert ("usage_events",) in hypertables, hypertables
+        jobs = conn.execute(
+            "SELECT proc_name, hypertable_name FROM timescaledb_information.jobs "
+            "WHERE hypertable_name IS NOT NULL ORDER BY 1"
+        ).fetchall()
+        assert [j[0] for j in jobs] == [
+            "policy_compression",
+            "policy_refresh_continuous_aggregate",
+            "policy_retention",
+        ], jobs
+        caggs = conn.execute(
+            "SELECT view_name FROM timescaledb_information.continuous_aggregates"
+        ).fetchall()
+        assert caggs == [("usage_hourly",)]
         mapping = conn.execute(
             "SELECT base_url FROM model_mappings WHERE public_name = 'mock-gpt'"
         ).fetchone()

@@ -1,90 +1,34 @@
-"""Fixtures for the migration and seed tests: one real PostgreSQL, a database per test.
+"""Fixtures for the migration and seed tests: real servers, a database per test.
 
-The server is the stand-in image (Debian PostgreSQL 15, the official image's
-entrypoint), started once per session, published on 127.0.0.1 only with a random host
-port, and removed at the end with its volume.
+Every test runs twice: on the TimescaleDB stand-in (timescale/timescaledb:latest-pg15,
+what users run) and on the plain PostgreSQL one (Debian PostgreSQL 15, the official
+image's entrypoint). Each server is started once per session, published on 127.0.0.1
+only with a random host port, and removed with its volume.
 """
 
 from __future__ import annotations
 
-import os
-import time
 import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
-from tests.support.images import standin_image
-
-LABELS = {"org.provisioner.test": "migrations"}
-USER = "mig_test"
-PASSWORD = "mig_test_pw"
-READY_TIMEOUT_S = 90
+from tests.support.pg_servers import SERVER_KINDS, running_server
 
 
-def _host_port(container) -> str:
-    """The random host port Docker chose for 5432 (it appears once the container runs)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        container.reload()
-        bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get("5432/tcp")
-        if bindings:
-            return bindings[0]["HostPort"]
-        if container.status == "exited":
-            break
-        time.sleep(0.1)
-    raise RuntimeError(f"no host port for 5432: {container.logs(tail=20).decode()}")
-
-
-def _wait_ready(container, dsn: str) -> None:
-    """A real query over TCP: the entrypoint's first, socket-only server must not count."""
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    delay = 0.05
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            with psycopg.connect(dsn, connect_timeout=2, autocommit=True) as conn:
-                conn.execute("SELECT 1").fetchone()
-                return
-        except psycopg.OperationalError as exc:
-            last = exc
-        container.reload()
-        if container.status == "exited":
-            break
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.5)
-    logs = container.logs(tail=30).decode(errors="replace")
-    raise RuntimeError(f"PostgreSQL did not answer over TCP: {last}\n{logs}")
+@pytest.fixture(scope="session", params=SERVER_KINDS)
+def server_kind(request) -> str:
+    """Which stand-in the suite runs on: every test runs on both (the SQL is written
+    for either); a test can narrow it with parametrize("server_kind", [...], indirect)."""
+    return request.param
 
 
 @pytest.fixture(scope="session")
-def pg_server(docker_client) -> Iterator[str]:
-    """DSN of the maintenance database of a throwaway PostgreSQL server."""
-    from docker.errors import ImageNotFound
-
-    image = standin_image("postgres")
-    try:
-        docker_client.images.get(image)
-    except ImageNotFound:
-        message = f"stand-in image {image} is not built (run .ci/images/build.sh)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    container = docker_client.containers.run(
-        image,
-        detach=True,
-        name=f"provisioner-test-migrations-{uuid.uuid4().hex[:8]}",
-        environment={"POSTGRES_USER": USER, "POSTGRES_PASSWORD": PASSWORD, "POSTGRES_DB": USER},
-        ports={"5432/tcp": ("127.0.0.1", None)},
-        labels=LABELS,
-    )
-    try:
-        dsn = f"postgresql://{USER}:{PASSWORD}@127.0.0.1:{_host_port(container)}/postgres"
-        _wait_ready(container, dsn)
+def pg_server(docker_client, server_kind: str) -> Iterator[str]:
+    """DSN of the maintenance database of a throwaway server of that kind."""
+    with running_server(docker_client, server_kind) as dsn:
         yield dsn
-    finally:
-        container.remove(force=True, v=True)
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ def standin_image(name: str) -> str:
     return f"{STANDIN_PREFIX}/{name}:latest"
 
 
-POSTGRES = standin_image("postgres")
+# What users run: the stand-in for timescale/timescaledb:latest-pg15.
+POSTGRES = standin_image("timescaledb")
 REDIS = standin_image("redis")
 RABBITMQ = standin_image("rabbitmq")
 PYTHON = standin_image("python")

@@ -622,7 +622,7 @@ def test_repo_stack_loads_with_default_variables(repo_stack):
 
 def test_repo_stack_loads_with_standin_env(repo_stack):
     stack = load_stack([repo_stack], [REPO / ".ci" / "standin.env"], environ={}).stack
-    assert stack.services["postgres"].image == "provisioner-standin/postgres:latest"
+    assert stack.services["postgres"].image == "provisioner-standin/timescaledb:latest"
     assert stack.services["redis"].image == "provisioner-standin/redis:latest"
     assert stack.services["mock-inference"].build.args == {
         "BASE_IMAGE": "provisioner-standin/python:latest"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Mimics the official postgres entrypoint: initialise an empty PGDATA with
-# POSTGRES_USER/PASSWORD/DB via a socket-only temporary server, then exec postgres.
+# POSTGRES_USER/PASSWORD/DB/INITDB_ARGS via a socket-only temporary server, then exec
+# postgres.
 set -euo pipefail
 if [ "${1:0:1}" = '-' ]; then set -- postgres "$@"; fi
 if [ "$1" = 'postgres' ] && [ "$(id -u)" = '0' ]; then
@@ -13,9 +14,11 @@ if [ "$1" = 'postgres' ] && [ ! -s "$PGDATA/PG_VERSION" ]; then
   : "${POSTGRES_PASSWORD:?POSTGRES_PASSWORD must be set}"
   POSTGRES_USER=${POSTGRES_USER:-postgres}
   POSTGRES_DB=${POSTGRES_DB:-$POSTGRES_USER}
-  initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \
-         --auth-local=trust --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 \
-         -D "$PGDATA" >/dev/null
+  # Encoding and locale come from LANG (C.UTF-8: UTF8) unless POSTGRES_INITDB_ARGS
+  # says otherwise; word-split like the official entrypoint does.
+  eval 'initdb --username="$POSTGRES_USER" --pwfile=<(printf "%s\n" "$POSTGRES_PASSWORD") \
+         --auth-local=trust --auth-host=scram-sha-256 -D "$PGDATA" '"${POSTGRES_INITDB_ARGS:-}" \
+         >/dev/null
   printf "host all all all scram-sha-256\n" >> "$PGDATA/pg_hba.conf"
   pg_ctl -D "$PGDATA" -o "-c listen_addresses=''" -w start >/dev/null
   if [ "$POSTGRES_DB" != 'postgres' ]; then
