@@ -47,8 +47,9 @@ compose-file:
 test-env:
 	.ci/setup
 
+# The test cluster (../shared/k8s) is started for the run and stopped after it.
 test: test-env
-	$(PYTHON) -m pytest -q
+	.ci/with-kube $(PYTHON) -m pytest -q
 
 # ruff (style, bugs), mypy (types; strict on the pure core), import-linter (the layers
 # and the fast path's imports, see [tool.importlinter] in pyproject.toml).
