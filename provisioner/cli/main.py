@@ -11,6 +11,7 @@ import importlib
 import os
 import signal
 import sys
+from collections.abc import Callable
 
 from provisioner.cli.parser import KUBE_COMMANDS, build_parser
 from provisioner.errors import Interrupted, ProvisionerError
@@ -60,16 +61,7 @@ def _run(argv: list[str] | None) -> int:
     # import-linter contract that guards it follows import statements.
     module = args.command.replace("-", "_")  # bootstrap-db, wait-for
     command = importlib.import_module(f"provisioner.cli.commands.{module}")
-    try:
-        return int(command.run(args) or 0)
-    except ProvisionerError as exc:
-        message = str(exc) if args.show_secrets else mask_text(str(exc))
-        print(f"error: {message}", file=sys.stderr)
-        if args.debug:
-            _print_chain(exc)
-        return _interrupted_status() if isinstance(exc, Interrupted) else exc.exit_code
-    except BrokenPipeError:
-        return 0
+    return _reported(command.run, args)
 
 
 def _run_kubernetes(args: argparse.Namespace) -> int:
@@ -82,8 +74,13 @@ def _run_kubernetes(args: argparse.Namespace) -> int:
         )
         return 1
     commands = importlib.import_module("provisioner.cli.kube_commands")
+    return _reported(getattr(commands, f"cmd_{args.command}"), args)
+
+
+def _reported(handler: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
+    """Run a command; an expected failure is one message on stderr and its exit status."""
     try:
-        return int(getattr(commands, f"cmd_{args.command}")(args) or 0)
+        return int(handler(args) or 0)
     except ProvisionerError as exc:
         message = str(exc) if args.show_secrets else mask_text(str(exc))
         print(f"error: {message}", file=sys.stderr)
