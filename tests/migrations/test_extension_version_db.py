@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from provisioner import timescale_version
+from provisioner.database import timescale_version
 from provisioner.database.migrations import TRACKING_TABLE, migrate_up
 from provisioner.database.timescale_version import outdated_message, version_key
 from provisioner.errors import MigrationError
