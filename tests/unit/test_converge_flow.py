@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from provisioner.converge.apply import converge
+from provisioner.converge.apply import converge, start_order
 from provisioner.converge.destroy import destroy
 from provisioner.core.plan import Kind
 from provisioner.core.teardown import plan_destroy
@@ -153,3 +153,20 @@ def test_destroy_with_volumes_deletes_only_the_project_volumes(make_desired) -> 
     assert teardown.volumes == ("demo_data",)
     destroy(engine, teardown, SilentReporter(), threading.Event())
     assert engine.volumes == set()
+
+
+def test_the_slowest_kind_of_service_is_created_first(make_desired) -> None:
+    """RabbitMQ (AMQP) then PostgreSQL get the engine's first creates: a cold apply can
+    be no faster than its slowest service, so that one must not wait its turn."""
+    desired = make_desired(
+        """
+project: demo
+services:
+  a-cache: {image: redis:7, healthcheck: {type: redis}}
+  b-web: {image: web:1, healthcheck: {type: http, port: 80}}
+  c-db: {image: postgres:15, healthcheck: {type: postgres}}
+  d-queue: {image: rabbitmq:3, healthcheck: {type: amqp}}
+"""
+    )
+    names = list(desired.services)
+    assert start_order(desired, names) == ["d-queue", "c-db", "b-web", "a-cache"]
