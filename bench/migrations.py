@@ -27,6 +27,8 @@ import psycopg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from pg_server import throwaway_server  # noqa: E402
+
 from provisioner.database.migrations import migrate_up  # noqa: E402
 from provisioner.database.seeds import run_seeds  # noqa: E402
 
@@ -35,46 +37,6 @@ SEEDS = REPO / "seeds"
 VARIABLES = {"admin_password": "bench_password"}
 TARGET_NOOP_S = 0.100
 IMAGE = "provisioner-standin/postgres:latest"
-
-
-@contextmanager
-def throwaway_server() -> Iterator[str]:
-    import docker
-
-    client = docker.from_env()
-    container = client.containers.run(
-        IMAGE,
-        detach=True,
-        name=f"provisioner-bench-migrations-{uuid.uuid4().hex[:8]}",
-        environment={
-            "POSTGRES_USER": "bench",
-            "POSTGRES_PASSWORD": "bench",
-            "POSTGRES_DB": "bench",
-        },
-        ports={"5432/tcp": ("127.0.0.1", None)},
-        labels={"org.provisioner.bench": "migrations"},
-    )
-    try:
-        port = None
-        while port is None:
-            container.reload()
-            bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get("5432/tcp")
-            port = bindings[0]["HostPort"] if bindings else time.sleep(0.1)
-        dsn = f"postgresql://bench:bench@127.0.0.1:{port}/postgres"
-        deadline = time.monotonic() + 90
-        while True:  # a real query over TCP (not the entrypoint's socket-only server)
-            try:
-                with psycopg.connect(dsn, connect_timeout=2) as conn:
-                    conn.execute("SELECT 1")
-                break
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield dsn
-    finally:
-        container.remove(force=True, v=True)
-        client.close()
 
 
 @contextmanager
@@ -106,7 +68,11 @@ def main() -> int:
     parser.add_argument("--dsn", help="an existing server's maintenance DSN (default: start one)")
     args = parser.parse_args()
 
-    with throwaway_server() if args.dsn is None else _given(args.dsn) as server:
+    with (
+        throwaway_server(IMAGE, "migrations", ready_within=90)
+        if args.dsn is None
+        else _given(args.dsn) as server
+    ):
         cold_m, cold_s, noop_m, noop_s, noop_all, connect = [], [], [], [], [], []
         for _ in range(args.rounds):
             with fresh_database(server) as dsn:

@@ -36,8 +36,7 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,6 +44,8 @@ import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from pg_server import throwaway_server  # noqa: E402
 
 from provisioner.database.migrations import migrate_up  # noqa: E402
 
@@ -74,49 +75,6 @@ SELECT org_id, date_bin('1 day', hour, timestamptz '2000-01-01 00:00:00+00') AS 
        sum(requests)::bigint, sum(total_tokens)::bigint
 FROM usage_hourly WHERE hour >= date_trunc('day', now()) - interval '30 days'
 GROUP BY 1, 2 ORDER BY 1, 2"""
-
-
-@contextmanager
-def throwaway_server(kind: str) -> Iterator[str]:
-    import docker  # type: ignore[import-untyped]
-
-    client = docker.from_env()
-    container = client.containers.run(
-        f"{PREFIX}/{kind}:latest",
-        detach=True,
-        name=f"provisioner-bench-usage-{kind}-{uuid.uuid4().hex[:8]}",
-        environment={
-            "POSTGRES_USER": "bench",
-            "POSTGRES_PASSWORD": "bench",
-            "POSTGRES_DB": "bench",
-        },
-        ports={"5432/tcp": ("127.0.0.1", None)},
-        labels={"org.provisioner.bench": "usage"},
-    )
-    try:
-        port = None
-        while port is None:
-            container.reload()
-            bindings = (container.attrs["NetworkSettings"]["Ports"] or {}).get("5432/tcp")
-            if bindings:
-                port = bindings[0]["HostPort"]
-            else:
-                time.sleep(0.1)
-        dsn = f"postgresql://bench:bench@127.0.0.1:{port}/bench"
-        deadline = time.monotonic() + 120
-        while True:  # a real query over TCP (not the entrypoint's socket-only server)
-            try:
-                with psycopg.connect(dsn, connect_timeout=2) as conn:
-                    conn.execute("SELECT 1")
-                break
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        yield dsn
-    finally:
-        container.remove(force=True, v=True)
-        client.close()
 
 
 def make_orgs(conn: psycopg.Connection) -> list[str]:
@@ -197,7 +155,12 @@ def main() -> int:
     answers: dict[str, list[list[tuple]]] = {}
     now = datetime.now(UTC).replace(microsecond=0)
     with ExitStack() as stack:
-        servers = {kind: stack.enter_context(throwaway_server(kind)) for kind in KINDS}
+        servers = {
+            kind: stack.enter_context(
+                throwaway_server(f"{PREFIX}/{kind}:latest", f"usage-{kind}", "bench")
+            )
+            for kind in KINDS
+        }
         conns = {}
         for kind, dsn in servers.items():
             migrate_up(dsn, MIGRATIONS)
