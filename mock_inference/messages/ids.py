@@ -9,10 +9,17 @@ from __future__ import annotations
 
 import os
 import random
+from functools import partial
+
+from ..fresh import fresh_id
 
 _IDS = random.Random()
 os.register_at_fork(after_in_child=_IDS.seed)
 
 
-def new_id(prefix: str) -> str:
+def _random_id(prefix: str) -> str:
     return f"{prefix}01{_IDS.getrandbits(88):022x}"
+
+
+def new_id(prefix: str) -> str:
+    return fresh_id(prefix, partial(_random_id, prefix))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,6 +10,7 @@ import orjson
 from .. import choices as choice_builder
 from .. import logprobs, validation
 from ..choices import Choice
+from ..fresh import now
 from ..ids import new_id
 from ..reply import Reply
 from ..sse import DONE, ChunkFrame, error_event
@@ -44,6 +44,9 @@ class ChatEndpoint:
         state.check_model(req.common.model)
         return req
 
+    def reusable(self, req: validation.ChatRequest) -> bool:
+        return True
+
     def prompt_tokens(self, req: validation.ChatRequest) -> int:
         return req.prompt_tokens
 
@@ -63,7 +66,7 @@ class ChatEndpoint:
         body = {
             "id": cid,
             "object": "chat.completion",
-            "created": int(time.time()),
+            "created": now(),
             "model": req.common.model,
             "choices": [
                 {
@@ -100,7 +103,7 @@ class ChatStream:
         self.frame = ChunkFrame(
             self.request_id,
             "chat.completion.chunk",
-            int(time.time()),
+            now(),
             common.model,
             common.include_usage,
         )

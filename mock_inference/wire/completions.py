@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -11,6 +10,7 @@ import orjson
 from .. import choices as choice_builder
 from .. import logprobs, validation
 from ..choices import Choice
+from ..fresh import now
 from ..ids import new_id
 from ..reply import Reply
 from ..sse import DONE, ChunkFrame, error_event
@@ -25,6 +25,9 @@ class CompletionsEndpoint:
         req = validation.completion(validation.parse_json(body), state.settings.model_name)
         state.check_model(req.common.model)
         return req
+
+    def reusable(self, req: validation.CompletionRequest) -> bool:
+        return True
 
     def prompt_tokens(self, req: validation.CompletionRequest) -> int:
         return sum(tokens for _, tokens in req.prompts)
@@ -43,7 +46,7 @@ class CompletionsEndpoint:
         body = {
             "id": cid,
             "object": "text_completion",
-            "created": int(time.time()),
+            "created": now(),
             "model": req.common.model,
             "choices": [_final(c, req.logprobs) for c in turn.choices],
             "usage": turn.usage(),
@@ -67,7 +70,7 @@ class CompletionsStream:
         self.request_id = new_id("cmpl-")
         common = req.common
         self.frame = ChunkFrame(
-            self.request_id, "text_completion", int(time.time()), common.model,
+            self.request_id, "text_completion", now(), common.model,
             common.include_usage,
         )  # fmt: skip
 
