@@ -78,6 +78,8 @@ class Settings:
     graceful_shutdown_seconds: float = 1.0
     fast_path: bool = True
     responses_stored: int = 1000  # stored Responses kept, oldest dropped first
+    memo_entries: int = 512  # request bodies remembered per worker (memo.py); 0: none
+    memo_max_body: int = 64 * 1024  # larger bodies are never remembered
 
     @property
     def models(self) -> tuple[str, ...]:
@@ -128,6 +130,8 @@ class Settings:
             graceful_shutdown_seconds=_float(env, "MOCK_GRACEFUL_SHUTDOWN_SECONDS", 1.0),
             fast_path=_bool(env.get("MOCK_FAST_PATH"), True),
             responses_stored=_int(env, "MOCK_RESPONSES_STORED", 1000),
+            memo_entries=_int(env, "MOCK_MEMO_ENTRIES", 512),
+            memo_max_body=_int(env, "MOCK_MEMO_MAX_BODY_BYTES", 64 * 1024),
         )
         settings.check()
         return settings
@@ -147,5 +151,7 @@ class Settings:
             raise ValueError("MOCK_FAIL_FIRST_STATUS must be one of 429, 500, 502, 503, 529")
         if self.responses_stored < 1:
             raise ValueError("MOCK_RESPONSES_STORED must be at least 1")
+        if self.memo_entries < 0 or self.memo_max_body < 0:
+            raise ValueError("MOCK_MEMO_ENTRIES and MOCK_MEMO_MAX_BODY_BYTES must not be negative")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")

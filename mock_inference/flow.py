@@ -18,13 +18,14 @@ from typing import Any, Protocol, TypeVar
 
 from .errors import APIError, error_reply
 from .faults import Faults
+from .memo import Entry
 from .metrics import Metrics
 from .reply import Reply
 from .response_store import Elsewhere, Fetch
 from .sse import HEADERS_BASE
 from .state import State
 from .timing import Timing, timing_for
-from .turn import Turn
+from .turn import Counts, Turn
 from .waiting import Waiting
 
 R = TypeVar("R")
@@ -69,6 +70,11 @@ class Endpoint(Protocol[R]):
 
     def decode(self, state: State, body: bytes) -> R: ...
 
+    def reusable(self, req: R) -> bool:
+        """Whether `req` was decoded from its body alone, so the same body decodes to it
+        again (memo.py)."""
+        ...
+
     def prompt_tokens(self, req: R) -> int: ...
 
     def streams(self, req: R) -> bool: ...
@@ -96,35 +102,54 @@ def answer_now(
     """The whole answer, computed without waiting: a body or an OpenAI error; or, for a
     request that has to wait (streaming, simulated latency, a forced timeout or
     stream_error), the validated request, with nothing counted or drawn yet; or, when
-    it continues a response another worker stored, what to fetch first."""
+    it continues a response another worker stored, what to fetch first.
+    A body seen before is not decoded again, and its answer may come from a template
+    (memo.py)."""
     started = time.perf_counter()
+    route = endpoint.route
     try:
         state.authorize(headers)
-        try:
-            req = endpoint.decode(state, body)
-        except Elsewhere as elsewhere:
-            return Fetch(elsewhere.rid)
-        timing = timing_for(state.settings, headers, endpoint.prompt_tokens(req))
-        if endpoint.streams(req) or not timing.zero or Faults.forced_wait(headers):
+        memo = state.memo
+        entry = memo.lookup(route, body)
+        if entry is None:
+            try:
+                req = endpoint.decode(state, body)
+            except Elsewhere as elsewhere:
+                return Fetch(elsewhere.rid)
+            entry = Entry(req, endpoint.prompt_tokens(req), endpoint.streams(req))
+            if endpoint.reusable(req):
+                memo.remember(route, body, entry)
+        else:
+            req = entry.request
+        timing = timing_for(state.settings, headers, entry.prompt_tokens)
+        if entry.streams or not timing.zero or Faults.forced_wait(headers):
             return Waiting(req, timing, started)
         state.faults.check(method, path, headers, body)
-        turn = endpoint.generate(state, req, headers)
-        reply = endpoint.encode(state, req, turn)
+
+        def generate() -> tuple[Reply, Counts]:
+            turn = endpoint.generate(state, req, headers)
+            return endpoint.encode(state, req, turn), turn.counts()
+
+        reply, counts = memo.answer(entry, state.plain(headers), generate)
     except APIError as exc:
-        state.metrics.http[(endpoint.route, exc.status_code)] += 1
+        state.metrics.http[(route, exc.status_code)] += 1
         return error_reply(exc)
-    record_answer(state.metrics, endpoint.route, turn, timing, started)
+    if reply.keep is not None:
+        state.responses.put(*reply.keep)
+    record_answer(state.metrics, route, counts, timing, started)
     return reply
 
 
-def record_answer(metrics: Metrics, route: str, turn: Turn, timing: Timing, started: float) -> None:
+def record_answer(
+    metrics: Metrics, route: str, counts: Counts, timing: Timing, started: float
+) -> None:
     """Metrics of a non-streamed answer: its simulated TTFT and ITL, as a stream of the
     same turn would have shown them."""
     elapsed = time.perf_counter() - started
     metrics.ttft.observe(timing.ttft if timing.ttft > 0 else elapsed)
-    if turn.steps > 1:
-        metrics.itl.observe(timing.itl, turn.steps - 1)
-    metrics.finished(turn.prompt_tokens, turn.completion_tokens, turn.finish_reason, elapsed)
+    if counts.steps > 1:
+        metrics.itl.observe(timing.itl, counts.steps - 1)
+    metrics.finished(counts.prompt_tokens, counts.completion_tokens, counts.finish_reason, elapsed)
     metrics.http[(route, 200)] += 1
 
 
@@ -155,7 +180,9 @@ async def serve_waiting(
         if not endpoint.streams(req):
             await asyncio.sleep(timing.ttft + timing.itl * max(0, turn.steps - 1))
             reply = endpoint.encode(state, req, turn)
-            record_answer(metrics, endpoint.route, turn, timing, started)
+            if reply.keep is not None:
+                state.responses.put(*reply.keep)
+            record_answer(metrics, endpoint.route, turn.counts(), timing, started)
             return reply
         encoder = endpoint.stream(state, req, turn)
         sink = await respond({**HEADERS_BASE, "x-request-id": encoder.request_id})

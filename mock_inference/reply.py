@@ -20,9 +20,16 @@ class Reply:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    # A Responses API answer to keep (`store: true`): its id and stored record. Kept by
+    # whoever sends the reply, so that encoding it stays free of side effects.
+    keep: tuple[str, bytes] | None = None
+    # The whole keep-alive HTTP/1.1 response, when already made (memo.Template).
+    wire: bytes | None = None
 
     def to_http1(self, keep_alive: bool = True) -> bytes:
         """The bytes Sanic would send for this reply (same header order and values)."""
+        if self.wire is not None and keep_alive:
+            return self.wire
         head = [b"HTTP/1.1 %d %s\r\n" % (self.status, _REASONS.get(self.status, b"Unknown"))]
         for name, value in self.headers.items():
             head.append(f"{name}: {value}\r\n".encode())

@@ -8,6 +8,7 @@ from typing import Any
 from .config import Settings
 from .errors import APIError
 from .faults import Faults
+from .memo import Memo
 from .metrics import Metrics
 from .peers import Peers
 from .response_store import ResponseStore
@@ -33,6 +34,7 @@ class State:
         self.metrics = Metrics(settings.model_name)
         self.bearer = frozenset(f"Bearer {key}" for key in settings.api_keys)
         self.responses = ResponseStore(settings.responses_stored, peers)
+        self.memo = Memo(settings.memo_entries, settings.memo_max_body)
 
     def answer_peer(self, line: bytes) -> bytes:
         """Another worker's request (peers.py): metrics, or a stored response."""
@@ -71,6 +73,11 @@ class State:
                 param="model",
                 code="model_not_found",
             )
+
+    @staticmethod
+    def plain(headers: Any) -> bool:
+        """No header picks the reply (pick_strategy gives the configured one)."""
+        return "x-mock-reply" not in headers and "x-mock-reply-mode" not in headers
 
     def pick_strategy(self, headers: Any) -> ReplyStrategy:
         literal = headers.get("x-mock-reply")

@@ -19,7 +19,27 @@ _FILLER_WORDS = (
 )  # fmt: skip
 
 
-_UNSEEDED = random.Random()
+class _CountedRandom(random.Random):
+    """A Random that counts its draws (every method draws through these two), so that
+    memo.py can tell an answer that depended on chance from one that did not."""
+
+    draws = 0
+
+    def random(self) -> float:
+        self.draws += 1
+        return super().random()
+
+    def getrandbits(self, k: int) -> int:
+        self.draws += 1
+        return super().getrandbits(k)
+
+
+_UNSEEDED = _CountedRandom()
+
+
+def unseeded_draws() -> int:
+    """How many draws unseeded requests have made so far in this process."""
+    return _UNSEEDED.draws
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,16 @@ from dataclasses import dataclass
 from .choices import Choice
 
 
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """What the metrics record of a finished turn, whatever API produced it."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: str
+    steps: int  # token events of the longest choice
+
+
 @dataclass(slots=True)
 class Turn:
     choices: list[Choice]
@@ -39,3 +49,6 @@ class Turn:
             "completion_tokens": completion,
             "total_tokens": self.prompt_tokens + completion,
         }
+
+    def counts(self) -> Counts:
+        return Counts(self.prompt_tokens, self.completion_tokens, self.finish_reason, self.steps)

@@ -20,7 +20,8 @@ from sanic.response import HTTPResponse
 from .. import validation
 from ..errors import APIError
 from ..faults import Faults
-from ..flow import fail_point
+from ..flow import fail_point, record_answer
+from ..memo import Entry
 from ..messages import decode, encode
 from ..messages.errors import KeyCheck, body, error_reply, request_id, stream_error
 from ..messages.turn import Turn, build
@@ -28,6 +29,7 @@ from ..reply import Reply
 from ..sse import HEADERS_BASE
 from ..state import State
 from ..timing import Timing, timing_for
+from ..turn import Counts
 from ..waiting import Waiting
 from .respond import to_sanic
 
@@ -51,22 +53,35 @@ class MessagesAPI:
         self, method: str, path: str, headers: Any, body: bytes
     ) -> Reply | Waiting[decode.MessagesRequest]:
         """A message or an Anthropic error, or (for a request that has to wait) the
-        validated request with nothing counted yet."""
+        validated request with nothing counted yet. As flow.answer_now: a body seen
+        before is not decoded again, and its answer may come from a template."""
         started = time.perf_counter()
         state = self.state
+        memo = state.memo
         try:
             self.check_key(headers)
-            req = decode.messages(validation.parse_json(body))
-            self._check_model(req.model)
+            entry = memo.lookup(ROUTE, body)
+            if entry is None:
+                req = decode.messages(validation.parse_json(body))
+                self._check_model(req.model)
+                entry = memo.remember(ROUTE, body, Entry(req, req.input_tokens, req.stream))
+            else:
+                req = entry.request
             timing = timing_for(state.settings, headers, req.input_tokens)
             if req.stream or not timing.zero or Faults.forced_wait(headers):
                 return Waiting(req, timing, started)
             state.faults.check(method, path, headers, body)
-            turn = build(req, state.pick_strategy(headers), state.settings.auto_tool_calls)
+
+            def generate() -> tuple[Reply, Counts]:
+                turn = build(req, state.pick_strategy(headers), state.settings.auto_tool_calls)
+                return _message(req, turn), _counts(req, turn)
+
+            reply, counts = memo.answer(entry, state.plain(headers), generate)
         except APIError as exc:
             state.metrics.http[(ROUTE, exc.status_code)] += 1
             return error_reply(exc)
-        return self._message(req, turn, timing, started)
+        record_answer(state.metrics, ROUTE, counts, timing, started)
+        return reply
 
     def count_now(self, method: str, path: str, headers: Any, body: bytes) -> Reply:
         state = self.state
@@ -80,20 +95,6 @@ class MessagesAPI:
             return error_reply(exc)
         state.metrics.http[(COUNT_ROUTE, 200)] += 1
         return Reply(200, encode.count_tokens(req.input_tokens), {"request-id": request_id()})
-
-    def _message(
-        self, req: decode.MessagesRequest, turn: Turn, timing: Timing, started: float
-    ) -> Reply:
-        metrics = self.state.metrics
-        mid = encode.message_id()
-        body = encode.message(mid, req.model, turn, req.input_tokens)
-        elapsed = time.perf_counter() - started
-        metrics.ttft.observe(timing.ttft if timing.ttft > 0 else elapsed)
-        if turn.output_tokens > 1:
-            metrics.itl.observe(timing.itl, turn.output_tokens - 1)
-        metrics.finished(req.input_tokens, turn.output_tokens, turn.finish_reason, elapsed)
-        metrics.http[(ROUTE, 200)] += 1
-        return Reply(200, body, {"request-id": request_id()})
 
     async def handle(self, request: Request) -> HTTPResponse | None:
         answer = self.answer_now(request.method, request.path, request.headers, request.body)
@@ -117,7 +118,9 @@ class MessagesAPI:
                 await self._stream(request, req, turn, timing, deferred, started)
                 return None
             await asyncio.sleep(timing.ttft + timing.itl * max(0, turn.output_tokens - 1))
-            return to_sanic(self._message(req, turn, timing, started))
+            reply = _message(req, turn)
+            record_answer(state.metrics, ROUTE, _counts(req, turn), timing, started)
+            return to_sanic(reply)
         finally:
             state.metrics.running -= 1
 
@@ -179,6 +182,15 @@ class MessagesAPI:
             req.input_tokens, turn.output_tokens, turn.finish_reason, time.perf_counter() - started
         )
         metrics.http[(ROUTE, 200)] += 1
+
+
+def _message(req: decode.MessagesRequest, turn: Turn) -> Reply:
+    body = encode.message(encode.message_id(), req.model, turn, req.input_tokens)
+    return Reply(200, body, {"request-id": request_id()})
+
+
+def _counts(req: decode.MessagesRequest, turn: Turn) -> Counts:
+    return Counts(req.input_tokens, turn.output_tokens, turn.finish_reason, turn.output_tokens)
 
 
 def reshape(response: HTTPResponse) -> HTTPResponse:

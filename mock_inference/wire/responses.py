@@ -10,7 +10,6 @@ responses behind `GET`/`DELETE /v1/responses/{id}` and `previous_response_id`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -20,6 +19,7 @@ from .. import choices as choice_builder
 from .. import validation
 from ..choices import Choice
 from ..errors import APIError, error_reply
+from ..fresh import now
 from ..ids import new_id
 from ..reply import Reply
 from ..state import State
@@ -65,7 +65,7 @@ class Rendered:
         self.req = req
         self.turn = turn
         self.id = new_id("resp_")
-        self.created = int(time.time())
+        self.created = now()
         self.choice = turn.choices[0]
         prefix = "fc_" if self.choice.tool_call is not None else "msg_"
         self.item_id = new_id(prefix)
@@ -83,7 +83,7 @@ class Rendered:
             "created_at": self.created,
             "status": status,
             "background": False,
-            "completed_at": int(time.time()) if done else None,
+            "completed_at": now() if done else None,
             "error": error,
             "incomplete_details": {"reason": "max_output_tokens"}
             if status == "incomplete"
@@ -123,11 +123,17 @@ class Rendered:
     def final(self) -> dict[str, Any]:
         return self.body(self.status, [self.item()])
 
+    def record(self, body: dict[str, Any]) -> tuple[str, bytes] | None:
+        """What `store: true` keeps of this response: the object and its conversation."""
+        if not self.req.store:
+            return None
+        conversation = [*self.req.conversation, *body["output"]]
+        return self.id, orjson.dumps({"response": body, "conversation": conversation})
+
     def save(self, state: State, body: dict[str, Any]) -> None:
-        if self.req.store:
-            output = body["output"]
-            record = {"response": body, "conversation": [*self.req.conversation, *output]}
-            state.responses.put(self.id, orjson.dumps(record))
+        kept = self.record(body)
+        if kept is not None:
+            state.responses.put(*kept)
 
 
 class ResponsesEndpoint:
@@ -148,6 +154,9 @@ class ResponsesEndpoint:
         state.check_model(req.model)
         return req
 
+    def reusable(self, req: ResponsesRequest) -> bool:
+        return req.previous_response_id is None
+
     def prompt_tokens(self, req: ResponsesRequest) -> int:
         return req.chat.prompt_tokens
 
@@ -162,8 +171,9 @@ class ResponsesEndpoint:
     def encode(self, state: State, req: ResponsesRequest, turn: Turn) -> Reply:
         rendered = Rendered(req, turn)
         body = rendered.final()
-        rendered.save(state, body)
-        return Reply(200, orjson.dumps(body), {"x-request-id": rendered.id})
+        return Reply(
+            200, orjson.dumps(body), {"x-request-id": rendered.id}, keep=rendered.record(body)
+        )
 
     def stream(self, state: State, req: ResponsesRequest, turn: Turn) -> ResponsesStream:
         return ResponsesStream(state, Rendered(req, turn))
