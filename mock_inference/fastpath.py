@@ -30,9 +30,10 @@ from .reply import Reply
 
 log = logging.getLogger("mock_inference")
 
-# path -> answer_now(method, path, headers, body) -> Reply, or anything else to hand over;
+# answer_now(method, path, headers, body) -> Reply, or anything else to hand over;
 # bound to the worker's State.
-FastRoutes = Mapping[bytes, Callable[[str, str, Mapping[str, str], bytes], object]]
+Answer = Callable[[str, str, Mapping[str, str], bytes], object]
+FastRoutes = Mapping[bytes, Answer]
 
 _MAX_HEAD_BYTES = 16 * 1024  # a header block still incomplete past this goes to Sanic
 
@@ -46,7 +47,8 @@ class FastPathProtocol(HttpProtocol):
         "_url",
         "_headers",
         "_body",
-        "_eligible",
+        "_targets",
+        "_target",
         "_in_message",
         "_head_done",
         "_max_body",
@@ -60,7 +62,12 @@ class FastPathProtocol(HttpProtocol):
             httptools.HttpRequestParser(self) if self._routes else None
         )
         self._raw = bytearray()  # every byte since the last answered request
-        self._done: list[tuple[bytes, dict[str, str], bytes, bool]] = []
+        # per answered path: its text and its answer function
+        self._targets = {
+            path: (path.decode(), answer) for path, answer in (self._routes or {}).items()
+        }
+        self._target: tuple[str, Answer] | None = None
+        self._done: list[tuple[tuple[str, Answer] | None, dict[str, str], bytes]] = []
         self._in_message = False
         self._head_done = False
         self._max_body: int = self.app.config.REQUEST_MAX_SIZE
@@ -74,7 +81,7 @@ class FastPathProtocol(HttpProtocol):
         self._url = b""
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
-        self._eligible = True
+        self._target = None
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -90,8 +97,10 @@ class FastPathProtocol(HttpProtocol):
         parser = self._parser
         headers = self._headers
         length = headers.get("content-length", "0")
-        self._eligible = bool(
-            parser is not None
+        target = self._targets.get(self._url.partition(b"?")[0])
+        if (
+            target is not None
+            and parser is not None
             and parser.get_method() == b"POST"
             and parser.get_http_version() == "1.1"
             and parser.should_keep_alive()
@@ -100,16 +109,15 @@ class FastPathProtocol(HttpProtocol):
             and "transfer-encoding" not in headers
             and length.isdigit()
             and int(length) <= self._max_body
-            and self._routes is not None
-            and self._url.partition(b"?")[0] in self._routes
-        )
+        ):
+            self._target = target  # eligible
 
     def on_body(self, body: bytes) -> None:
         self._body.append(body)
 
     def on_message_complete(self) -> None:
         self._in_message = False
-        self._done.append((self._url, self._headers, b"".join(self._body), self._eligible))
+        self._done.append((self._target, self._headers, b"".join(self._body)))
 
     # -- asyncio.Protocol -----------------------------------------------------------
 
@@ -125,22 +133,21 @@ class FastPathProtocol(HttpProtocol):
             self._hand_over()  # Sanic gives the 400 (or the upgrade) as it always has
             return
         if self._in_message:
-            if (self._head_done and not self._eligible) or (
+            if (self._head_done and self._target is None) or (
                 not self._head_done and len(self._raw) > _MAX_HEAD_BYTES
             ):
                 self._hand_over()
             return
         done = self._done
-        if len(done) != 1 or not done[0][3]:
+        if len(done) != 1 or done[0][0] is None:
             if done:
                 self._hand_over()  # ineligible, or pipelined: Sanic keeps their order
             else:
                 self._raw.clear()  # only the blank lines HTTP allows between requests
             return
-        url, headers, body, _ = done[0]
-        path = url.partition(b"?")[0]
+        (path, answer), headers, body = done[0]  # type: ignore[misc]
         try:
-            reply = self._routes[path]("POST", path.decode(), headers, body)  # type: ignore[index]
+            reply = answer("POST", path, headers, body)
         except Exception:
             log.debug("fast path raised; Sanic answers instead", exc_info=True)
             reply = None

@@ -39,10 +39,20 @@ def _header_ms(headers: Any, name: str) -> float | None:
     return value
 
 
+_SETTLED: dict[tuple[float, float], Timing] = {}  # the configured timings, made once
+
+
 def timing_for(settings: Settings, headers: Any, prompt_tokens: int) -> Timing:
     ttft_ms = settings.ttft_ms
     itl_ms = settings.itl_ms
-    if "x-mock-ttft-ms" in headers or "x-mock-latency-ms" in headers or "x-mock-itl-ms" in headers:
+    overridden = "x-mock-ttft-ms" in headers or "x-mock-latency-ms" in headers
+    if not overridden and "x-mock-itl-ms" not in headers and not settings.prefill_ms_per_token:
+        # The usual case, every request alike: no Timing to build.
+        timing = _SETTLED.get((ttft_ms, itl_ms))
+        if timing is None:
+            timing = _SETTLED[(ttft_ms, itl_ms)] = Timing(ttft_ms / 1000.0, itl_ms / 1000.0)
+        return timing
+    if overridden or "x-mock-itl-ms" in headers:
         override = _header_ms(headers, "x-mock-ttft-ms")
         if override is None:
             override = _header_ms(headers, "x-mock-latency-ms")
