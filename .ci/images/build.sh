@@ -54,8 +54,9 @@ fi
 base_id=$(docker image inspect -f '{{.Id}}' "$base")
 trap 'rm -f "$here/python/host-ca.crt" "$here/timescaledb/$timescaledb_src"' EXIT
 
-# timescaledb builds on the postgres stand-in, so it comes after it.
-for name in postgres redis rabbitmq python timescaledb; do
+# timescaledb builds on the postgres stand-in, clients (the cluster tests' client SDKs)
+# on the python one, so each comes after its base.
+for name in postgres redis rabbitmq python timescaledb clients; do
   dir="$here/$name"
   image="$prefix/$name:latest"
   args=(--build-arg "BASE=$base")
@@ -68,6 +69,11 @@ for name in postgres redis rabbitmq python timescaledb; do
     pg_image="$prefix/postgres:latest"
     args=(--build-arg "PG_IMAGE=$pg_image")
     inputs="$(docker image inspect -f '{{.Id}}' "$pg_image") $(sha256sum < "$vendor/$timescaledb_src")"
+  fi
+  if [ "$name" = clients ]; then
+    python_image="$prefix/python:latest"
+    args=(--build-arg "BASE=$python_image")
+    inputs=$(docker image inspect -f '{{.Id}}' "$python_image")
   fi
   want=$(recipe_hash "$dir" "$inputs")
   if [ "$(current_hash "$image")" = "$want" ]; then

@@ -1,20 +1,24 @@
 """A Job that checks the applied stack from inside the cluster, with real clients.
 
-It runs in the provisioner image (psycopg, redis-py and pika are its dependencies) and
-reaches every service by its Service DNS name, as the stack's own pods do.
+It runs in the clients image (.ci/images/clients: psycopg, redis-py, pika and the
+`openai` SDK, built by .ci/images/build.sh and loaded into the cluster by .ci/kube-up)
+and reaches every service by its Service DNS name, as the stack's own pods do.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 import time
 from typing import Any
 
+CLIENTS_IMAGE = f"{os.environ.get('STANDIN_PREFIX', 'provisioner-standin')}/clients:latest"
+
 SCRIPT = textwrap.dedent(
     """
-    import json, urllib.request
-    import pika, psycopg, redis
+    import json
+    import openai, pika, psycopg, redis
 
     out = {}
     with psycopg.connect("postgresql://ias_dev:dev_password@postgres:5432/ias_dev",
@@ -36,21 +40,21 @@ SCRIPT = textwrap.dedent(
     method, _, body = channel.basic_get(queue="kube-check", auto_ack=True)
     out["amqp_roundtrip"] = body.decode() if body else None
     connection.close()
-    request = urllib.request.Request(
-        "http://mock-inference:8000/v1/chat/completions",
-        data=json.dumps({"model": "mock-gpt",
-                         "messages": [{"role": "user", "content": "ping"}]}).encode(),
-        headers={"Content-Type": "application/json", "Authorization": "Bearer test"})
-    with urllib.request.urlopen(request, timeout=30) as response:
-        completion = json.load(response)
-    out["completion_object"] = completion.get("object")
-    out["completion_text"] = completion["choices"][0]["message"]["content"]
+    client = openai.OpenAI(base_url="http://mock-inference:8000/v1", api_key="test",
+                           timeout=30, max_retries=2)
+    messages = [{"role": "user", "content": "ping"}]
+    completion = client.chat.completions.create(model="mock-gpt", messages=messages)
+    out["openai_sdk"] = openai.__version__
+    out["completion_object"] = completion.object
+    out["completion_text"] = completion.choices[0].message.content
+    stream = client.chat.completions.create(model="mock-gpt", messages=messages, stream=True)
+    out["streamed_text"] = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     print("RESULT " + json.dumps(out))
     """
 )
 
 
-def check_job(name: str, image: str) -> dict[str, Any]:
+def check_job(name: str, image: str = CLIENTS_IMAGE) -> dict[str, Any]:
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -74,10 +78,10 @@ def check_job(name: str, image: str) -> dict[str, Any]:
     }
 
 
-def run_check(cluster: Any, image: str) -> dict[str, Any]:
+def run_check(cluster: Any) -> dict[str, Any]:
     """Apply the check Job, wait for it, return what it printed."""
     name = f"check-{int(time.time() * 1000) % 10**8}"
-    cluster.kubectl("apply", "-f", "-", input_json=check_job(name, image))
+    cluster.kubectl("apply", "-f", "-", input_json=check_job(name))
     waited = cluster.kubectl(
         "wait", "--for=condition=complete", f"job/{name}", "--timeout=120s", check=False
     )

@@ -85,6 +85,7 @@ class Cluster:
         project: str | None = None,
         kubeconfig: Path | None = None,
         namespace: str | None = None,
+        load_images: bool = True,
         timeout: float = 600,
     ) -> subprocess.CompletedProcess[str]:
         command = [sys.executable, "-m", "provisioner"]
@@ -101,10 +102,13 @@ class Cluster:
             str(kubeconfig or self.kubeconfig),
             "--namespace",
             namespace or self.namespace,
-            "--load-images-with",
-            f"env K8S_HOME={K8S_HOME} bash {HARNESS / 'load-images.sh'}",
-            *args,
         ]
+        if load_images:  # else the stack's images come from elsewhere (--registry)
+            command += [
+                "--load-images-with",
+                f"env K8S_HOME={K8S_HOME} bash {HARNESS / 'load-images.sh'}",
+            ]
+        command += args
         started = time.monotonic()
         result = subprocess.run(
             command,
