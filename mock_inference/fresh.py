@@ -28,12 +28,15 @@ class Recorder:
         self.markers: list[bytes] = []
         self.makers: list[Callable[[], str] | None] = []  # None: the current time
         self._now_index = -1
+        self.usable = True  # False: an id too short to mark was handed out as a real one
 
     def id(self, prefix: str, make: Callable[[], str]) -> str:
-        width = len(make()) - len(prefix)
+        value = make()
+        width = len(value) - len(prefix)
         serial = f"{len(self.markers):06d}"
         if width < len(_NONCE) + len(serial):
-            raise ValueError(f"an id of {width} characters after {prefix!r} is too short to mark")
+            self.usable = False
+            return value
         marker = prefix + (_NONCE + serial).rjust(width, "0")
         self.markers.append(marker.encode())
         self.makers.append(make)

@@ -72,7 +72,7 @@ class Template:
 
     status: int
     content_type: str
-    body: Cut
+    body_length: int  # the body is the end of `wire`: markers are as long as values
     wire: Cut  # the whole HTTP/1.1 response, as the fast path sends it
     # (name, k, cut): a value that is exactly hole k (an id), else the cut to fill
     headers: tuple[tuple[str, int, Cut], ...]
@@ -93,7 +93,7 @@ class Template:
         return cls(
             reply.status,
             reply.content_type,
-            cut(reply.body),
+            len(reply.body),
             cut(reply.to_http1()),
             tuple(
                 (name, index.get(value.encode(), -1), cut(value.encode()))
@@ -107,16 +107,17 @@ class Template:
         texts = [make() for make in self.makers]
         values = [text.encode() for text in texts]
         keep = self.keep
+        wire = self.wire.fill(values)
         return Reply(
             self.status,
-            self.body.fill(values),
+            wire[len(wire) - self.body_length :],
             {
                 name: texts[k] if k >= 0 else cut.fill(values).decode()
                 for name, k, cut in self.headers
             },
             self.content_type,
             None if keep is None else (texts[keep[0]], keep[1].fill(values)),
-            self.wire.fill(values),
+            wire,
         )
 
 
@@ -178,6 +179,8 @@ class Memo:
         draws = unseeded_draws()
         with fresh.recording() as recorder:
             reply, counts = generate()
+        if not recorder.usable:
+            return generate()  # cannot be cut out: answer in full, every time
         template = Template.of(reply, recorder)
         if unseeded_draws() == draws and reply.status == 200:
             entry.answer = Answer(template, counts)

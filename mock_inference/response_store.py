@@ -49,9 +49,11 @@ class ResponseStore:
 
     def put(self, rid: str, record: bytes) -> None:
         records = self.records
+        if rid in records:  # a copy fetched again: now the newest
+            records.move_to_end(rid)
         records[rid] = record
-        records.move_to_end(rid)
-        self.absent.pop(rid, None)
+        if self.absent:
+            self.absent.pop(rid, None)
         while len(records) > self.limit:
             records.popitem(last=False)
 
