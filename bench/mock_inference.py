@@ -91,6 +91,21 @@ LUA = """wrk.method = "POST"
 wrk.body = '%s'
 wrk.headers["Content-Type"] = "application/json"
 """
+# Every request a different body (a number appended to the user's text), so that
+# nothing can be remembered: the mock's miss path. Go gets the same script.
+LUA_DISTINCT = """counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json"},
+                    string.format('%s', counter))
+end
+"""
+
+
+def distinct(body: str) -> str:
+    """The body as a Lua format string whose user text ends in a request number."""
+    assert USER in body and "%" not in body
+    return body.replace(USER, USER + " %d")
 
 
 def free_port() -> int:
@@ -258,6 +273,12 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--rounds", type=int, default=2, help="alternating wrk rounds per server")
+    ap.add_argument(
+        "--distinct-rounds",
+        type=int,
+        default=1,
+        help="rounds with a different body per request (nothing remembered)",
+    )
     ap.add_argument("--streams", type=int, default=200, help="concurrent streams per API")
     ap.add_argument("--stream-tokens", type=int, default=64, help="tokens per stream")
     args = ap.parse_args()
@@ -349,6 +370,23 @@ def main() -> int:
             print(f"  mean {api.name:>9}: {rps:9.0f} req/s  p99 {p99:6.2f} ms")
             print(ratio_line(f"{api.name} req/s vs go", rps_r, rps / go_rps, ">= 1.2x", ok_rps))
             print(ratio_line(f"{api.name} p99 vs go  ", p99_r, p99 / go_p99, "<= 1.0x", ok_p99))
+
+        if args.distinct_rounds:
+            print("\n== non-streamed, every body different (nothing remembered; go: the same) ==")
+            fresh: dict[str, list[dict[str, float]]] = {name: [] for name, _, _ in targets}
+            for r in range(args.distinct_rounds):
+                for name, url, body in targets:
+                    script = tmp / f"{name}-distinct.lua"
+                    script.write_text(LUA_DISTINCT % distinct(body))
+                    res = wrk(url, script, args.connections, args.duration)
+                    fresh[name].append(res)
+                    print(f"  round {r + 1} {name:>9}: {res['rps']:9.0f} req/s  "
+                          f"p50 {res['p50_ms']:6.2f} ms  p99 {res['p99_ms']:6.2f} ms  "
+                          f"non-2xx {res['non2xx']} {res['socket_errors']}")  # fmt: skip
+            go_fresh = statistics.mean(r["rps"] for r in fresh["go"])
+            for api in apis:
+                rps = statistics.mean(r["rps"] for r in fresh[api.name])
+                print(f"  {api.name} req/s vs go, every body different: {rps / go_fresh:.2f}x")
 
         print(f"\n== streaming, zero latency, {args.stream_tokens} tokens per stream ==")
         sampler = RssSampler(py.pid)
