@@ -113,7 +113,7 @@ def test_responses_body_counts_its_usage(server: Server, body: dict[str, Any]) -
 def test_responses_body_counts_the_previous_responses(server: Server) -> None:
     with openai_sdk(server) as client, server.client() as http:
         first = client.responses.create(model="mock-gpt", input="Hello", instructions="Hi")
-        follow = {"input": "And then?", "previous_response_id": first.id}
+        follow: dict[str, Any] = {"input": "And then?", "previous_response_id": first.id}
         second = client.responses.create(model="mock-gpt", **follow)
         assert first.usage is not None and second.usage is not None
         assert tokenize(http, follow) == second.usage.input_tokens > first.usage.input_tokens
@@ -130,7 +130,7 @@ def test_previous_response_of_another_worker(two_workers: Server) -> None:
     """Fresh connections land on either worker; each counts the stored history."""
     with openai_sdk(two_workers) as client:
         first = client.responses.create(model="mock-gpt", input="Remember the number 7.")
-        follow = {"input": "Which number?", "previous_response_id": first.id}
+        follow: dict[str, Any] = {"input": "Which number?", "previous_response_id": first.id}
         expected = client.responses.create(model="mock-gpt", **follow).usage
     assert expected is not None
     for _ in range(8):
@@ -181,12 +181,13 @@ def test_messages_body_counts_its_usage(server: Server, body: dict[str, Any]) ->
 
 def test_chat_body_counts_its_tools(server: Server) -> None:
     tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
-    body = {**CHAT_BODY, "tools": tools, "tool_choice": "none"}
+    plain_body: dict[str, Any] = dict(CHAT_BODY)
+    body = {**plain_body, "tools": tools, "tool_choice": "none"}
     with openai_sdk(server) as client, server.client() as http:
-        plain = client.chat.completions.create(**CHAT_BODY)
+        plain = client.chat.completions.create(**plain_body)
         with_tools = client.chat.completions.create(**body)
         assert plain.usage is not None and with_tools.usage is not None
-        assert tokenize(http, CHAT_BODY) == plain.usage.prompt_tokens
+        assert tokenize(http, plain_body) == plain.usage.prompt_tokens
         assert tokenize(http, body) == with_tools.usage.prompt_tokens > plain.usage.prompt_tokens
 
 
@@ -229,8 +230,12 @@ def test_bad_bodies_are_400s(http: httpx.Client, body: dict[str, Any], param: st
 
 
 def test_unknown_model_is_404_in_every_shape(strict_server: Server) -> None:
-    bodies = [{"input": "x"}, {"system": "x", "messages": [{"role": "user", "content": "x"}]},
-              {"messages": [{"role": "user", "content": "x"}]}, {"prompt": "x"}]  # fmt: skip
+    bodies: list[dict[str, Any]] = [
+        {"input": "x"},
+        {"system": "x", "messages": [{"role": "user", "content": "x"}]},
+        {"messages": [{"role": "user", "content": "x"}]},
+        {"prompt": "x"},
+    ]
     with strict_server.client() as http:
         for body in bodies:
             assert tokenize(http, {**body, "model": "org/other-model"}) > 0
