@@ -86,6 +86,17 @@ _COMMON = {
     },
 }
 
+# tokenize_request.shape_of, in words.
+_TOKENIZE_RULE = (
+    "The body of any of the served APIs; the count is that API's input usage for the same "
+    "request. `input` is a Responses request (usage.input_tokens of /v1/responses); "
+    "`messages` with a top-level `system`, an Anthropic content block (tool_use, "
+    "tool_result, image, document, thinking, ...) or an Anthropic tool (`input_schema`) is a "
+    "Messages request (usage.input_tokens of /v1/messages; max_tokens not needed); other "
+    "`messages` is chat, as in vLLM (usage.prompt_tokens); `prompt` is completions. "
+    "`model` is optional."
+)
+
 _SCHEMAS: dict[str, Any] = {
     "ErrorResponse": {
         "type": "object",
@@ -332,10 +343,32 @@ _SCHEMAS: dict[str, Any] = {
             },
         },
     },
-    "TokenizeRequest": {
+    "TokenizeCompletionRequest": {
         "type": "object",
         "required": ["prompt"],
         "properties": {"model": {"type": "string", "minLength": 1}, "prompt": {"type": "string"}},
+    },
+    "TokenizeChatRequest": {
+        "type": "object",
+        "required": ["messages"],
+        "properties": {
+            "model": {"type": "string", "minLength": 1},
+            "messages": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"$ref": "#/components/schemas/Message"},
+            },
+            "tools": {"type": "array", "items": {"$ref": "#/components/schemas/Tool"}},
+        },
+    },
+    "TokenizeRequest": {
+        "description": _TOKENIZE_RULE,
+        "anyOf": [
+            {"$ref": "#/components/schemas/TokenizeCompletionRequest"},
+            {"$ref": "#/components/schemas/TokenizeChatRequest"},
+            {"$ref": "#/components/schemas/ResponseRequest"},
+            {"$ref": "#/components/schemas/TokenizeMessagesRequest"},
+        ],
     },
 }
 
@@ -399,7 +432,25 @@ def document(settings: Settings) -> dict[str, Any]:
                 }
             },
             "/tokenize": _post(
-                "Tokenize a prompt", "TokenizeRequest", _json_ok("Token ids"), False
+                "Tokenize a completions, chat, Responses or Messages request",
+                "TokenizeRequest",
+                {
+                    "description": "Token ids, as many as the API's input usage",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["count", "max_model_len", "tokens"],
+                                "properties": {
+                                    "count": {"type": "integer"},
+                                    "max_model_len": {"type": "integer"},
+                                    "tokens": {"type": "array", "items": {"type": "integer"}},
+                                },
+                            }
+                        }
+                    },
+                },
+                False,
             ),
             "/health": {
                 "get": {"summary": "Liveness", "responses": {"200": {"description": "OK"}}}

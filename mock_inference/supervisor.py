@@ -1,8 +1,9 @@
 """The workers: N (default 1) single-process Sanic servers sharing one socket.
 
 The main process binds the socket (listener.py), forks the workers (the pre-fork
-model of gunicorn and uvicorn) and supervises them: SIGTERM/SIGINT are passed on,
-and repeated if a worker dropped it; a worker that dies takes the others down; the
+model of gunicorn and uvicorn) and supervises them: SIGTERM/SIGINT are passed on
+(held while a worker is forked, so one landing then is not lost), and repeated if a
+worker dropped it; a worker that dies takes the others down; the
 exit status says whether every worker stopped cleanly. It never imports Sanic, so a
 stop during start-up is handled at once. Sanic's own worker manager is not used: it
 raced on SIGTERM during and after start-up (about one stop in twenty exited 1 or hung).
@@ -11,7 +12,6 @@ raced on SIGTERM during and after start-up (about one stop in twenty exited 1 or
 from __future__ import annotations
 
 import multiprocessing
-import os
 import shutil
 import signal
 import socket
@@ -57,21 +57,42 @@ class StopSchedule:
         return "wait"
 
 
+_STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
 def worker_signals() -> None:
     """A fresh worker's signal handling until Sanic installs its own."""
     # Ctrl-C reaches the whole process group; the supervisor turns it into SIGTERM,
     # so a worker still importing must not die of it with a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Forked with the stop signals held (_start); a SIGTERM already sent lands now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+def _run_worker(target: Callable[..., None], *args: Any) -> None:
+    """Every worker's first step: its own signal handling, then the worker itself."""
+    worker_signals()
+    target(*args)
 
 
 def serve_worker(
     settings: Settings, sock: socket.socket, counters: Any, peers: Peers | None
 ) -> None:
-    worker_signals()
     from .server import serve  # the web stack is imported in workers only
 
     serve(settings, sock, counters, peers)
+
+
+def _start(worker: multiprocessing.process.BaseProcess) -> None:
+    """Fork one worker with SIGTERM/SIGINT held. A stop arriving while the worker is
+    forked waits until start() returns and the worker's pid is known, so the stop
+    reaches it; otherwise only the repeated SIGTERM would, a second later."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        worker.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def run_workers(
@@ -82,7 +103,6 @@ def run_workers(
     # start; it also needs no resource-tracker process (~30 MiB) and passes the socket
     # and the shared counters by inheritance.
     ctx = multiprocessing.get_context("fork")
-    supervisor_pid = os.getpid()
     counters = shared_counters()  # "fail the first N" counts once for all workers
     n = settings.workers
     # With several workers, a private folder for their sockets (peers.py): metrics and
@@ -90,8 +110,14 @@ def run_workers(
     folder = tempfile.mkdtemp(prefix="mock_inference-") if n > 1 else None
     workers = [
         ctx.Process(
-            target=target or serve_worker,
-            args=(settings, sock, counters, Peers(folder, i, n) if folder else None),
+            target=_run_worker,
+            args=(
+                target or serve_worker,
+                settings,
+                sock,
+                counters,
+                Peers(folder, i, n) if folder else None,
+            ),
             name=f"mock-worker-{i}",
         )
         for i in range(n)
@@ -99,9 +125,9 @@ def run_workers(
     stopping = False
 
     def stop(signum: int, frame: object) -> None:
+        # Never runs in a worker: they are forked with the stop signals held and
+        # replace this handler before taking them (worker_signals).
         nonlocal stopping
-        if os.getpid() != supervisor_pid:
-            os._exit(0)  # a worker stopped before it replaced this inherited handler
         stopping = True
         for worker in workers:
             if worker.pid is not None and worker.is_alive():
@@ -112,7 +138,7 @@ def run_workers(
     for worker in workers:
         if stopping:
             break
-        worker.start()
+        _start(worker)
     sock.close()  # the workers hold it now
     print(f"mock_inference: {len(workers)} workers on {settings.host}:{settings.port}", flush=True)
 
@@ -120,9 +146,11 @@ def run_workers(
     schedule = StopSchedule(settings.graceful_shutdown_seconds + 1.0, _STOP_GRACE)
     while any(w.pid is not None and w.is_alive() for w in workers):
         if not stopping:
-            for worker in workers:
-                if worker.pid is not None and not worker.is_alive():
-                    failed.append(f"{worker.name} exited with status {worker.exitcode}")
+            dead = [w for w in workers if w.pid is not None and not w.is_alive()]
+            # A stop handled while looking (the handler runs between any two lines)
+            # explains those exits: they are not failures.
+            if dead and not stopping:
+                failed += [f"{w.name} exited with status {w.exitcode}" for w in dead]
             if failed:
                 print(f"mock_inference: {'; '.join(failed)}; stopping the others", file=sys.stderr)
                 stop(signal.SIGTERM, None)

@@ -553,14 +553,17 @@ class TokenizeRequest:
 
 
 def tokenize(body: dict[str, Any], default_model: str) -> TokenizeRequest:
+    """vLLM's two /tokenize bodies: chat (`messages`, counted as chat's usage counts
+    the prompt, tools included) or completions (`prompt`)."""
     model = _model(body, default_model)
     if "messages" in body:
         _, text, tokens, _ = _messages(body)
-        return TokenizeRequest(model=model, text=text, count=tokens)
+        _, _, tool_tokens = _tools(body)
+        return TokenizeRequest(model=model, text=text, count=tokens + tool_tokens)
     prompt = body.get("prompt")
     if prompt is None:
         raise invalid(
-            "Missing required parameter: 'prompt' (or 'messages').",
+            "Missing required parameter: 'prompt' (or 'messages', or 'input').",
             param="prompt",
             code="missing_required_parameter",
         )

@@ -6,7 +6,8 @@ Unknown top-level fields are ignored, as vLLM's Messages route does, so clients
 sending newer or beta parameters keep working.
 
 Prompt tokens are counted as chat counts them (3 per message plus its tokens, 3 to
-prime the reply), with the system prompt as one more message, tool_use blocks as
+prime the reply; a message's text blocks joined by newlines, like chat's text parts),
+with the system prompt as one more message, tool_use blocks as
 their name and input JSON, tool_result blocks as their text, and the tools' JSON.
 """
 
@@ -117,9 +118,7 @@ def _content(content: Any, where: str) -> tuple[str, int, bool, bool]:
         at = f"{where}.{j}"
         kind = _block_type(block, at)
         if kind == "text":
-            text = _text(block, at)
-            texts.append(text)
-            tokens += count(text)
+            texts.append(_text(block, at))
         elif kind == "tool_use":
             name = block.get("name")
             if type(block.get("id")) is not str:
@@ -143,7 +142,10 @@ def _content(content: Any, where: str) -> tuple[str, int, bool, bool]:
             has_result = True
         elif kind == "image" and type(block.get("source")) is not dict:
             raise _required(f"{at}.source")
-    return "\n".join(texts), tokens, bool(texts), has_result
+    # Text blocks count as one newline-joined text, as chat counts its text parts, so
+    # a body both APIs accept has one count (POST /tokenize counts it as chat).
+    text = "\n".join(texts)
+    return text, tokens + count(text), bool(texts), has_result
 
 
 def _system(body: dict[str, Any]) -> tuple[str, int]:

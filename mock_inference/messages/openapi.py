@@ -121,6 +121,13 @@ SCHEMAS: dict[str, Any] = {
         "required": ["model", "messages"],
         "properties": _PROMPT,
     },
+    # POST /tokenize with a Messages body (openapi.py's TokenizeRequest): model optional,
+    # max_tokens accepted and not needed.
+    "TokenizeMessagesRequest": {
+        "type": "object",
+        "required": ["messages"],
+        "properties": {**_PROMPT, "max_tokens": {"type": "integer", "minimum": 1}},
+    },
 }
 
 

@@ -8,14 +8,12 @@ import orjson
 from sanic import Request, Sanic
 from sanic.response import HTTPResponse
 
-from .. import __version__, validation
+from .. import __version__, tokenize_request
 from ..metrics import merge
 from ..openapi import document
 from ..peers import Peers, gather_others
+from ..response_store import Elsewhere
 from ..state import State
-from ..tokenizer import token_id, token_ids
-
-_ROLE_BASE = 100_000  # ids for the template's role markers, above ordinary pieces
 
 
 def register(app: Sanic[Any, Any], state: State, peers: Peers | None = None) -> None:
@@ -36,22 +34,13 @@ def register(app: Sanic[Any, Any], state: State, peers: Peers | None = None) -> 
         return HTTPResponse(text.encode(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
     async def tokenize(request: Request) -> HTTPResponse:
-        body = validation.parse_json(request.body)
-        req = validation.tokenize(body, settings.model_name)
-        state.check_model(req.model)
-        if "messages" in body:
-            # Same count as chat usage: 3 template tokens per message, 3 to prime the reply.
-            tokens: list[int] = []
-            for msg in body["messages"]:
-                tokens += [_ROLE_BASE + token_id(msg["role"]) % 1000, 1, 2]
-                tokens += token_ids(validation.content_text(msg.get("content"), "", msg["role"]))
-                if msg.get("tool_calls") is not None:
-                    tokens += token_ids(orjson.dumps(msg["tool_calls"]).decode())
-            tokens += [_ROLE_BASE + token_id("assistant") % 1000, 1, 2]
-        else:
-            tokens = token_ids(req.text)
-        out = {"count": len(tokens), "max_model_len": settings.max_model_len, "tokens": tokens}
-        return HTTPResponse(orjson.dumps(out), content_type="application/json")
+        try:
+            out = tokenize_request.tokenize(state, request.body)
+        except Elsewhere as elsewhere:  # previous_response_id stored by another worker
+            await state.responses.fetch(elsewhere.rid)
+            out = tokenize_request.tokenize(state, request.body)
+        body = {"count": out.count, "max_model_len": settings.max_model_len, "tokens": out.ids}
+        return HTTPResponse(orjson.dumps(body), content_type="application/json")
 
     async def openapi(request: Request) -> HTTPResponse:
         return HTTPResponse(spec, content_type="application/json")

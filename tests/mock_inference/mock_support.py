@@ -84,6 +84,12 @@ CHAT_BODY = {
 }
 
 
+def say(line: str) -> None:
+    """One line on stdout in one write: a worker's line never merges with another's
+    (print() writes the text and the newline apart when stdout is unbuffered)."""
+    os.write(1, line.encode() + b"\n")
+
+
 def deaf_worker(*args: object) -> None:
     """A worker that drops its first SIGTERM, as Sanic can while a worker finishes start-up
     (forked by the supervisor in tests; it says what it heard on stdout)."""
@@ -91,13 +97,13 @@ def deaf_worker(*args: object) -> None:
 
     def on_term(signum: int, frame: object) -> None:
         heard.append(signum)
-        print(f"deaf worker heard SIGTERM {len(heard)}", flush=True)
+        say(f"deaf worker heard SIGTERM {len(heard)}")
         if len(heard) >= 2:
             os._exit(0)
 
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    print("deaf worker ready", flush=True)
+    say("deaf worker ready")
     while True:
         signal.pause()
 
@@ -105,12 +111,11 @@ def deaf_worker(*args: object) -> None:
 def gated_worker(settings: object, sock: object, counters: object, peers: object) -> None:
     """The real worker, held before it imports Sanic until the file named by
     MOCK_TEST_GATE exists: the tests stop the service in a start-up state they choose."""
-    from mock_inference.supervisor import serve_worker, worker_signals
+    from mock_inference.supervisor import serve_worker
 
-    worker_signals()
     gate = Path(os.environ["MOCK_TEST_GATE"])
-    print("gated worker waiting", flush=True)
+    say("gated worker waiting")
     while not gate.exists():
         time.sleep(0.01)
-    print("gated worker starting Sanic", flush=True)
+    say("gated worker starting Sanic")
     serve_worker(settings, sock, counters, peers)  # type: ignore[arg-type]

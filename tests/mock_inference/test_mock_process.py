@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -75,14 +77,26 @@ sys.exit(run_workers(settings, listen("127.0.0.1", 0), target=gated_worker))
 """
 
 
-def _wait_for_lines(stream: object, text: bytes, times: int) -> None:
-    seen = 0
-    deadline = time.monotonic() + 20
-    while seen < times:
-        line = stream.readline()  # type: ignore[attr-defined]
-        assert line, f"output ended before {times} x {text!r}"
-        seen += text in line
-        assert time.monotonic() < deadline
+class Output:
+    """What a process has printed so far. Waits count occurrences, not lines: the
+    supervisor's print() writes its text and newline apart (stdout unbuffered), so a
+    worker's line can land in the middle of it. A wait ends at its deadline with what
+    was seen, never blocks past it."""
+
+    def __init__(self, stream: IO[bytes] | None) -> None:
+        assert stream is not None
+        self.fd = stream.fileno()
+        self.seen = b""
+
+    def wait_for(self, text: bytes, times: int = 1, within: float = 20.0) -> None:
+        deadline = time.monotonic() + within
+        while self.seen.count(text) < times:
+            left = deadline - time.monotonic()
+            assert left > 0, f"no {times} x {text!r} within {within} s; output: {self.seen!r}"
+            if select.select([self.fd], [], [], left)[0]:
+                chunk = os.read(self.fd, 65536)
+                assert chunk, f"output ended before {times} x {text!r}: {self.seen!r}"
+                self.seen += chunk
 
 
 @pytest.mark.parametrize("gate_open", [False, True], ids=["before-sanic", "sanic-starting"])
@@ -97,11 +111,38 @@ def test_sigterm_while_workers_start(tmp_path: Path, gate_open: bool) -> None:
         [sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )  # fmt: skip
+    out = Output(proc.stdout)
     try:
-        _wait_for_lines(proc.stdout, b"gated worker waiting", 2)
+        out.wait_for(b"gated worker waiting", 2)
         if gate_open:
             gate.touch()
-            _wait_for_lines(proc.stdout, b"gated worker starting Sanic", 2)
+            out.wait_for(b"gated worker starting Sanic", 2)
+        proc.send_signal(signal.SIGTERM)
+        status = proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert status == 0, stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    "event",
+    [b"mock_inference: 2 workers on", b"Starting worker", b"Worker ready"],
+    ids=["workers-forked", "sanic-starting", "worker-ready"],
+)
+def test_sigterm_during_start_up_with_two_workers(event: bytes) -> None:
+    """`python -m mock_inference --workers 2` stopped at a start-up step it announces
+    (a fixed delay instead raced the interpreter's own start under load: a SIGTERM
+    before any handler exists kills the process, status -15): exit 0, no traceback."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mock_inference", "--port", str(free_port()), "--workers", "2"],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={k: v for k, v in os.environ.items() if not k.startswith("MOCK_")},
+    )  # fmt: skip
+    try:
+        Output(proc.stdout).wait_for(event)
         proc.send_signal(signal.SIGTERM)
         status = proc.wait(timeout=15)
     finally:
@@ -183,10 +224,61 @@ def test_supervisor_repeats_a_sigterm_the_worker_dropped() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+    out = Output(proc.stdout)
     try:
-        _wait_for_lines(proc.stdout, b"deaf worker ready", 1)
+        out.wait_for(b"deaf worker ready")
         proc.send_signal(signal.SIGTERM)
-        _wait_for_lines(proc.stdout, b"deaf worker heard SIGTERM 2", 1)
+        out.wait_for(b"deaf worker heard SIGTERM 2")
+        status = proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert status == 0, stderr
+    assert stderr.count("mock-worker-0 still running; repeating SIGTERM") == 1, stderr
+
+
+SUPERVISE_DEAF_HELD_FORK = """
+import multiprocessing.context, os, sys, time
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from mock_support import deaf_worker, say
+from mock_inference.config import Settings
+from mock_inference.listener import listen
+from mock_inference.supervisor import run_workers
+fork = multiprocessing.context.ForkProcess._Popen
+gate = Path(os.environ["MOCK_TEST_GATE"])
+def held_fork(process):  # start() learns the worker's pid only when this returns
+    popen = fork(process)
+    say("supervisor holds start()")
+    while not gate.exists():
+        time.sleep(0.01)
+    return popen
+multiprocessing.context.ForkProcess._Popen = staticmethod(held_fork)
+settings = Settings(workers=1, graceful_shutdown_seconds=0.2)
+sys.exit(run_workers(settings, listen("127.0.0.1", 0), target=deaf_worker))
+"""
+
+
+def test_a_stop_while_a_worker_is_forked_reaches_it(tmp_path: Path) -> None:
+    """SIGTERM lands while the supervisor is inside start(): the worker runs, its pid is
+    not known yet. The stop waits for start() and reaches the worker; the one repeat
+    then stops the deaf worker: exit 0. (A lost stop left only the repeat, which the
+    deaf worker drops: killed after 10 s, exit 1.)"""
+    gate = tmp_path / "gate"
+    env = {**os.environ, "MOCK_TEST_GATE": str(gate)}
+    code = SUPERVISE_DEAF_HELD_FORK.format(tests=str(Path(__file__).parent))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    out = Output(proc.stdout)
+    try:
+        out.wait_for(b"deaf worker ready")
+        out.wait_for(b"supervisor holds start()")
+        proc.send_signal(signal.SIGTERM)
+        gate.touch()
+        out.wait_for(b"deaf worker heard SIGTERM 2")
         status = proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
