@@ -29,6 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from operator import itemgetter
 from typing import Any
 
@@ -89,7 +90,11 @@ class Template:
 
         keep = None
         if reply.keep is not None:
-            keep = (index[reply.keep[0].encode()], cut(reply.keep[1]))
+            record = reply.keep[1]
+            keep = (
+                index[reply.keep[0].encode()],
+                cut(record if isinstance(record, bytes) else record()),
+            )
         return cls(
             reply.status,
             reply.content_type,
@@ -116,7 +121,7 @@ class Template:
                 for name, k, cut in self.headers
             },
             self.content_type,
-            None if keep is None else (texts[keep[0]], keep[1].fill(values)),
+            None if keep is None else (texts[keep[0]], partial(keep[1].fill, values)),
             wire,
         )
 

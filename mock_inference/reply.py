@@ -8,6 +8,7 @@ waiting build on it, never the other way round.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 
@@ -22,7 +23,7 @@ class Reply:
     content_type: str = "application/json"
     # A Responses API answer to keep (`store: true`): its id and stored record. Kept by
     # whoever sends the reply, so that encoding it stays free of side effects.
-    keep: tuple[str, bytes] | None = None
+    keep: tuple[str, bytes | Callable[[], bytes]] | None = None
     # The whole keep-alive HTTP/1.1 response, when already made (memo.Template).
     wire: bytes | None = None
 

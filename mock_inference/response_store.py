@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .peers import Peers, ask_others
@@ -36,6 +37,10 @@ class Fetch:
     rid: str
 
 
+# A stored record, or how to make it: a remembered answer (memo.py) leaves filling its
+# record in until someone asks for it, which most never are.
+Record = bytes | Callable[[], bytes]
+
 _ABSENT_KEPT = 64  # ids recently asked for and found nowhere
 
 
@@ -44,10 +49,10 @@ class ResponseStore:
         workers = peers.count if peers is not None else 1
         self.limit = max(1, math.ceil(limit / workers))
         self.peers = peers
-        self.records: OrderedDict[str, bytes] = OrderedDict()
+        self.records: OrderedDict[str, Record] = OrderedDict()
         self.absent: OrderedDict[str, None] = OrderedDict()
 
-    def put(self, rid: str, record: bytes) -> None:
+    def put(self, rid: str, record: Record) -> None:
         records = self.records
         if rid in records:  # a copy fetched again: now the newest
             records.move_to_end(rid)
@@ -57,22 +62,29 @@ class ResponseStore:
         while len(records) > self.limit:
             records.popitem(last=False)
 
+    def _made(self, rid: str) -> bytes | None:
+        record = self.records.get(rid)
+        if record is None or isinstance(record, bytes):
+            return record
+        made = self.records[rid] = record()
+        return made
+
     def get(self, rid: str) -> bytes | None:
         """This worker's copy; raises Elsewhere when other workers might have it."""
-        record = self.records.get(rid)
+        record = self._made(rid)
         if record is None and self.peers is not None and rid not in self.absent:
             raise Elsewhere(rid)
         return record
 
     def local(self, rid: str) -> bytes | None:
-        return self.records.get(rid)
+        return self._made(rid)
 
     def delete_local(self, rid: str) -> bool:
         return self.records.pop(rid, None) is not None
 
     async def fetch(self, rid: str) -> bytes | None:
         """From this worker, else from the first other worker that has it (kept here)."""
-        record = self.records.get(rid)
+        record = self._made(rid)
         if record is not None or self.peers is None:
             return record
         for answer in await ask_others(self.peers, b"get " + rid.encode()):
@@ -94,7 +106,7 @@ class ResponseStore:
 
     def answer_peer(self, verb: bytes, rid: str) -> bytes:
         if verb == b"get":
-            return self.records.get(rid) or b""
+            return self._made(rid) or b""
         if verb == b"delete":
             return b"1" if self.delete_local(rid) else b"0"
         return b""
