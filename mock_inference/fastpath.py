@@ -53,6 +53,7 @@ class FastPathProtocol(HttpProtocol):
         "_head_done",
         "_max_body",
         "_metrics",
+        "_write_paused",
     )
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -72,6 +73,7 @@ class FastPathProtocol(HttpProtocol):
         self._head_done = False
         self._max_body: int = self.app.config.REQUEST_MAX_SIZE
         self._metrics = self.app.ctx.state.metrics
+        self._write_paused = False  # Sanic's _can_write, as a plain flag for the hot path
 
     # -- httptools callbacks: collect only, decide after feed_data returns --------
 
@@ -89,7 +91,8 @@ class FastPathProtocol(HttpProtocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         # As Sanic: names lower-cased, values decoded the same way, first one wins.
         self._headers.setdefault(
-            name.decode(errors="surrogateescape").lower(), value.decode(errors="surrogateescape")
+            name.decode("utf-8", "surrogateescape").lower(),
+            value.decode("utf-8", "surrogateescape"),
         )
 
     def on_headers_complete(self) -> None:
@@ -161,11 +164,16 @@ class FastPathProtocol(HttpProtocol):
         transport = self.transport
         if transport is not None:
             transport.write(reply.to_http1())
-            if not self._can_write.is_set():
+            if self._write_paused:
                 transport.pause_reading()  # the client is not reading: stop taking requests
+
+    def pause_writing(self) -> None:
+        super().pause_writing()  # type: ignore[no-untyped-call]
+        self._write_paused = True
 
     def resume_writing(self) -> None:
         super().resume_writing()  # type: ignore[no-untyped-call]
+        self._write_paused = False
         if self._parser is not None and self.transport is not None:
             self.transport.resume_reading()
 

@@ -146,11 +146,9 @@ def record_answer(
     """Metrics of a non-streamed answer: its simulated TTFT and ITL, as a stream of the
     same turn would have shown them."""
     elapsed = time.perf_counter() - started
-    metrics.ttft.observe(timing.ttft if timing.ttft > 0 else elapsed)
-    if counts.steps > 1:
-        metrics.itl.observe(timing.itl, counts.steps - 1)
-    metrics.finished(counts.prompt_tokens, counts.completion_tokens, counts.finish_reason, elapsed)
-    metrics.http[(route, 200)] += 1
+    metrics.answered(
+        route, counts, timing.ttft if timing.ttft > 0 else elapsed, timing.itl, elapsed
+    )
 
 
 async def serve_waiting(

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import defaultdict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .turn import Counts
 
 # vLLM's bucket boundaries (seconds) for these histograms.
 TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5,
@@ -65,6 +69,17 @@ class Metrics:
         self.generation_tokens += generation_tokens
         self.success[finish_reason] += 1
         self.e2e.observe(e2e)
+
+    def answered(self, route: str, counts: Counts, ttft: float, itl: float, e2e: float) -> None:
+        """A non-streamed answer, all at once (the fast path's hot spot: one call)."""
+        self.ttft.observe(ttft)
+        if counts.steps > 1:
+            self.itl.observe(itl, counts.steps - 1)
+        self.prompt_tokens += counts.prompt_tokens
+        self.generation_tokens += counts.completion_tokens
+        self.success[counts.finish_reason] += 1
+        self.e2e.observe(e2e)
+        self.http[(route, 200)] += 1
 
     def render(self) -> str:
         lb = self.labels
