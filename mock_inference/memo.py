@@ -19,7 +19,8 @@ for every request, as before.
 
 Bound: at most `entries` bodies of at most `max_body` bytes each (oldest first out),
 each with its decoded request and one answer (the reply, plus a stored record for
-the Responses API).
+the Responses API), and the hashes of at most `entries` bodies seen once (a body is
+kept only when it comes back).
 """
 
 from __future__ import annotations
@@ -154,6 +155,10 @@ class Memo:
         self.limit = entries
         self.max_body = max_body
         self.entries: OrderedDict[tuple[str, bytes], Entry] = OrderedDict()
+        # Hashes of bodies seen once: a body is kept only when it comes back, so that
+        # traffic where every body differs pays for an int, not for keeping (and later
+        # freeing) a decoded request.
+        self.once: OrderedDict[int, None] = OrderedDict()
 
     def lookup(self, route: str, body: bytes) -> Entry | None:
         entry = self.entries.get((route, body))
@@ -162,11 +167,21 @@ class Memo:
         return entry
 
     def remember(self, route: str, body: bytes, entry: Entry) -> Entry:
+        """Keep `entry` if its body was seen before (then it counts as seen twice)."""
         if self.limit > 0 and len(body) <= self.max_body:
-            entries = self.entries
-            entries[(route, body)] = entry
-            if len(entries) > self.limit:
-                entries.popitem(last=False)  # the oldest
+            key = (route, body)
+            once = self.once
+            digest = hash(key)
+            if once.pop(digest, 0) is None:  # present: the second time
+                entry.seen = 2
+                entries = self.entries
+                entries[key] = entry
+                if len(entries) > self.limit:
+                    entries.popitem(last=False)  # the oldest
+            else:
+                once[digest] = None
+                if len(once) > self.limit:
+                    once.popitem(last=False)
         return entry
 
     @staticmethod

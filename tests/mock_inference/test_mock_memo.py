@@ -168,8 +168,14 @@ def test_the_memo_is_bounded() -> None:
     mock = Mock(MOCK_MEMO_ENTRIES="3", MOCK_MEMO_MAX_BODY_BYTES="400")
     for n in range(10):
         mock.ask("chat", {"user": f"u{n}"})
+    assert not mock.state.memo.entries  # a body seen once is only a hash
+    assert len(mock.state.memo.once) == 3
+    for n in range(10):
+        mock.ask("chat", {"user": f"v{n}"})
+        mock.ask("chat", {"user": f"v{n}"})
     assert len(mock.state.memo.entries) == 3
-    mock.ask("chat", {"user": "x" * 500})
+    for _ in range(2):
+        mock.ask("chat", {"user": "x" * 500})
     assert all(len(body) <= 400 for _, body in mock.state.memo.entries)
 
 
