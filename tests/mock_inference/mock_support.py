@@ -75,6 +75,20 @@ def stop_server(server: Server) -> int:
     return server.process.returncode
 
 
+# A Responses API function tool (flat: name and parameters beside "type").
+WEATHER_FUNCTION: dict[str, Any] = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Current weather in a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+    "strict": True,
+}
+
 CHAT_BODY = {
     "model": "mock-gpt",
     "messages": [

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -99,6 +100,20 @@ class Output:
                 self.seen += chunk
 
 
+def _stops_cleanly(proc: subprocess.Popen[bytes], reach_the_state: Callable[[], None]) -> None:
+    """SIGTERM once the process reached the state: exit 0 and no traceback."""
+    try:
+        reach_the_state()
+        proc.send_signal(signal.SIGTERM)
+        status = proc.wait(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert status == 0, stderr
+    assert "Traceback" not in stderr
+
+
 @pytest.mark.parametrize("gate_open", [False, True], ids=["before-sanic", "sanic-starting"])
 def test_sigterm_while_workers_start(tmp_path: Path, gate_open: bool) -> None:
     """The stop Sanic's own manager lost ~1 time in 20, in a chosen start-up state: every
@@ -112,19 +127,14 @@ def test_sigterm_while_workers_start(tmp_path: Path, gate_open: bool) -> None:
         stderr=subprocess.PIPE,
     )  # fmt: skip
     out = Output(proc.stdout)
-    try:
+
+    def reach_the_state() -> None:
         out.wait_for(b"gated worker waiting", 2)
         if gate_open:
             gate.touch()
             out.wait_for(b"gated worker starting Sanic", 2)
-        proc.send_signal(signal.SIGTERM)
-        status = proc.wait(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    assert status == 0, stderr
-    assert "Traceback" not in stderr
+
+    _stops_cleanly(proc, reach_the_state)
 
 
 @pytest.mark.parametrize(
@@ -141,16 +151,7 @@ def test_sigterm_during_start_up_with_two_workers(event: bytes) -> None:
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={k: v for k, v in os.environ.items() if not k.startswith("MOCK_")},
     )  # fmt: skip
-    try:
-        Output(proc.stdout).wait_for(event)
-        proc.send_signal(signal.SIGTERM)
-        status = proc.wait(timeout=15)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    assert status == 0, stderr
-    assert "Traceback" not in stderr
+    _stops_cleanly(proc, lambda: Output(proc.stdout).wait_for(event))
 
 
 def test_a_dead_worker_stops_the_service_with_status_1() -> None:

@@ -9,22 +9,10 @@ from typing import Any
 
 import openai
 import pytest
-from mock_support import Server
+from mock_support import WEATHER_FUNCTION, Server
 from pydantic import BaseModel
 
 EXPECTED = "This is a mock response from the development inference engine."
-WEATHER_TOOL: dict[str, Any] = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Current weather in a city",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
 
 
 class Forecast(BaseModel):
@@ -71,7 +59,7 @@ def test_sdk_responses_tools(server: Server) -> None:
         response = client.responses.create(
             model="mock-gpt",
             input="What is the weather in Paris?",
-            tools=[WEATHER_TOOL],  # type: ignore[list-item]
+            tools=[WEATHER_FUNCTION],  # type: ignore[list-item]
         )
         (call,) = response.output
         assert call.type == "function_call" and call.name == "get_weather"
@@ -79,7 +67,7 @@ def test_sdk_responses_tools(server: Server) -> None:
             model="mock-gpt",
             previous_response_id=response.id,
             input=[{"type": "function_call_output", "call_id": call.call_id, "output": "sunny"}],
-            tools=[WEATHER_TOOL],  # type: ignore[list-item]
+            tools=[WEATHER_FUNCTION],  # type: ignore[list-item]
         )
         assert done.output_text == EXPECTED
 

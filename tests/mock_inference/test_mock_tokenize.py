@@ -10,22 +10,10 @@ import anthropic
 import httpx
 import openai
 import pytest
-from mock_support import CHAT_BODY, Server, start_server, stop_server
+from mock_support import CHAT_BODY, WEATHER_FUNCTION, Server, start_server, stop_server
 
 from mock_inference.tokenize_request import shape_of
 
-WEATHER_FN: dict[str, Any] = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Current weather in a city",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-    "strict": True,
-}
 WEATHER_TOOL: dict[str, Any] = {
     "name": "get_weather",
     "description": "Current weather in a city",
@@ -96,7 +84,7 @@ RESPONSES_BODIES: list[dict[str, Any]] = [
              "arguments": '{"city": "Oslo"}'},
             {"type": "function_call_output", "call_id": "call_1", "output": "Snow, -3 C"},
         ],
-        "tools": [WEATHER_FN],
+        "tools": [WEATHER_FUNCTION],
     },
 ]  # fmt: skip
 
