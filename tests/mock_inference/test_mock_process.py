@@ -100,18 +100,28 @@ class Output:
                 self.seen += chunk
 
 
-def _stops_cleanly(proc: subprocess.Popen[bytes], reach_the_state: Callable[[], None]) -> None:
-    """SIGTERM once the process reached the state: exit 0 and no traceback."""
+def _exits_0(proc: subprocess.Popen[bytes], steps: Callable[[], None], timeout: float) -> str:
+    """Run the steps (which stop the process), then require exit status 0 within the
+    timeout; the process is killed if it is still there. Its stderr."""
     try:
-        reach_the_state()
-        proc.send_signal(signal.SIGTERM)
-        status = proc.wait(timeout=15)
+        steps()
+        status = proc.wait(timeout=timeout)
     finally:
         if proc.poll() is None:
             proc.kill()
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     assert status == 0, stderr
-    assert "Traceback" not in stderr
+    return stderr
+
+
+def _stops_cleanly(proc: subprocess.Popen[bytes], reach_the_state: Callable[[], None]) -> None:
+    """SIGTERM once the process reached the state: exit 0 and no traceback."""
+
+    def stop_there() -> None:
+        reach_the_state()
+        proc.send_signal(signal.SIGTERM)
+
+    assert "Traceback" not in _exits_0(proc, stop_there, 15)
 
 
 @pytest.mark.parametrize("gate_open", [False, True], ids=["before-sanic", "sanic-starting"])
@@ -226,16 +236,13 @@ def test_supervisor_repeats_a_sigterm_the_worker_dropped() -> None:
         [sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     out = Output(proc.stdout)
-    try:
+
+    def stop_it() -> None:
         out.wait_for(b"deaf worker ready")
         proc.send_signal(signal.SIGTERM)
         out.wait_for(b"deaf worker heard SIGTERM 2")
-        status = proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    assert status == 0, stderr
+
+    stderr = _exits_0(proc, stop_it, 10)
     assert stderr.count("mock-worker-0 still running; repeating SIGTERM") == 1, stderr
 
 
@@ -274,18 +281,15 @@ def test_a_stop_while_a_worker_is_forked_reaches_it(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
     )  # fmt: skip
     out = Output(proc.stdout)
-    try:
+
+    def stop_while_forking() -> None:
         out.wait_for(b"deaf worker ready")
         out.wait_for(b"supervisor holds start()")
         proc.send_signal(signal.SIGTERM)
         gate.touch()
         out.wait_for(b"deaf worker heard SIGTERM 2")
-        status = proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
-    assert status == 0, stderr
+
+    stderr = _exits_0(proc, stop_while_forking, 10)
     assert stderr.count("mock-worker-0 still running; repeating SIGTERM") == 1, stderr
 
 
