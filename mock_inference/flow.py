@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 from .errors import APIError, error_reply
 from .faults import Faults
-from .memo import Entry
+from .memo import Entry, Generate
 from .metrics import Metrics
 from .reply import Reply
 from .response_store import Elsewhere, Fetch
@@ -121,19 +121,37 @@ def answer_now(
                 memo.remember(route, body, entry)
         else:
             req = entry.request
-        timing = timing_for(state.settings, headers, entry.prompt_tokens)
-        if entry.streams or not timing.zero or Faults.forced_wait(headers):
-            return Waiting(req, timing, started)
-        state.faults.check(method, path, headers, body)
 
         def generate() -> tuple[Reply, Counts]:
             turn = endpoint.generate(state, req, headers)
             return endpoint.encode(state, req, turn), turn.counts()
 
-        reply, counts = memo.answer(entry, state.plain(headers), generate)
+        return answer_entry(state, route, entry, method, path, headers, body, started, generate)
     except APIError as exc:
         state.metrics.http[(route, exc.status_code)] += 1
         return error_reply(exc)
+
+
+def answer_entry(
+    state: State,
+    route: str,
+    entry: Entry,
+    method: str,
+    path: str,
+    headers: Any,
+    body: bytes,
+    started: float,
+    generate: Generate,
+) -> Reply | Waiting[Any]:
+    """Every API's answer once its request is decoded (`entry`): hand it over if it has
+    to wait, else apply faults, answer (from the template when there is one), keep a
+    stored response and count it. An injected fault raises APIError for the caller to
+    render in its API's words."""
+    timing = timing_for(state.settings, headers, entry.prompt_tokens)
+    if entry.streams or not timing.zero or Faults.forced_wait(headers):
+        return Waiting(entry.request, timing, started)
+    state.faults.check(method, path, headers, body)
+    reply, counts = state.memo.answer(entry, state.plain(headers), generate)
     if reply.keep is not None:
         state.responses.put(*reply.keep)
     record_answer(state.metrics, route, counts, timing, started)

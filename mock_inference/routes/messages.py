@@ -19,8 +19,7 @@ from sanic.response import HTTPResponse
 
 from .. import validation
 from ..errors import APIError
-from ..faults import Faults
-from ..flow import fail_point, record_answer
+from ..flow import answer_entry, fail_point, record_answer
 from ..memo import Entry
 from ..messages import decode, encode
 from ..messages.errors import KeyCheck, body, error_reply, request_id, stream_error
@@ -28,7 +27,7 @@ from ..messages.turn import Turn, build
 from ..reply import Reply
 from ..sse import HEADERS_BASE
 from ..state import State
-from ..timing import Timing, timing_for
+from ..timing import Timing
 from ..turn import Counts
 from ..waiting import Waiting
 from .respond import to_sanic
@@ -67,21 +66,15 @@ class MessagesAPI:
                 entry = memo.remember(ROUTE, body, Entry(req, req.input_tokens, req.stream))
             else:
                 req = entry.request
-            timing = timing_for(state.settings, headers, req.input_tokens)
-            if req.stream or not timing.zero or Faults.forced_wait(headers):
-                return Waiting(req, timing, started)
-            state.faults.check(method, path, headers, body)
 
             def generate() -> tuple[Reply, Counts]:
                 turn = build(req, state.pick_strategy(headers), state.settings.auto_tool_calls)
                 return _message(req, turn), _counts(req, turn)
 
-            reply, counts = memo.answer(entry, state.plain(headers), generate)
+            return answer_entry(state, ROUTE, entry, method, path, headers, body, started, generate)
         except APIError as exc:
             state.metrics.http[(ROUTE, exc.status_code)] += 1
             return error_reply(exc)
-        record_answer(state.metrics, ROUTE, counts, timing, started)
-        return reply
 
     def count_now(self, method: str, path: str, headers: Any, body: bytes) -> Reply:
         state = self.state
