@@ -106,6 +106,11 @@ def _exits_0(proc: subprocess.Popen[bytes], steps: Callable[[], None], timeout: 
     try:
         steps()
         status = proc.wait(timeout=timeout)
+    except AssertionError as failed:
+        if proc.poll() is None:
+            proc.kill()
+        stderr = proc.stderr.read().decode() if proc.stderr else ""
+        raise AssertionError(f"{failed}\nstatus {proc.wait()}, stderr: {stderr!r}") from None
     finally:
         if proc.poll() is None:
             proc.kill()
