@@ -65,7 +65,8 @@ class StreamEncoder(Protocol):
         ...
 
     def preamble(self) -> Iterable[bytes]:
-        """Sent at once, before time to first token (Responses' `response.created`)."""
+        """Sent at once, before time to first token (Responses' `response.created`,
+        Messages' `message_start`)."""
         ...
 
     def opening(self) -> Iterable[bytes]:
