@@ -125,9 +125,9 @@ class MessagesStream:
 
     def step(self, k: int) -> Iterable[bytes]:
         index, piece = self.pieces[k]
-        if index != self.open:
-            yield from self._up_to(index)
-        yield self.deltas[index](piece)
+        if index == self.open:  # the usual case, kept cheap: no generator
+            return (self.deltas[index](piece),)
+        return (*self._up_to(index), self.deltas[index](piece))
 
     def closing(self) -> Iterable[bytes]:
         yield from self._up_to(len(self.turn.blocks))
