@@ -19,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 
 from .errors import APIError, error_reply
 from .faults import Faults
-from .memo import Entry, Generate
+from .memo import Entry
 from .metrics import Metrics
 from .reply import Reply
 from .response_store import Elsewhere, Fetch
@@ -136,10 +136,11 @@ Respond = Callable[[dict[str, str]], Awaitable[Sink]]
 def answer_now(
     endpoint: Endpoint[R, Any], state: State, method: str, path: str, headers: Any, body: bytes
 ) -> Reply | Waiting[R] | Fetch:
-    """The whole answer, computed without waiting: a body or an error; or, for a
-    request that has to wait (streaming, simulated latency, a forced timeout or
-    stream_error), the validated request, with nothing counted or drawn yet; or, when
-    it continues a response another worker stored, what to fetch first.
+    """The whole answer, computed without waiting: a body or an error in the endpoint's
+    shape (injected faults included); or, for a request that has to wait (streaming,
+    simulated latency, a forced timeout or stream_error), the validated request, with
+    nothing counted or drawn yet; or, when it continues a response another worker
+    stored, what to fetch first.
     A body seen before is not decoded again, and its answer may come from a template
     (memo.py)."""
     started = time.perf_counter()
@@ -158,41 +159,23 @@ def answer_now(
                 memo.remember(route, body, entry)
         else:
             req = entry.request
+        timing = timing_for(state.settings, headers, entry.prompt_tokens)
+        if entry.streams or not timing.zero or Faults.forced_wait(headers):
+            return Waiting(req, timing, started)
+        state.faults.check(method, path, headers, body)
 
         def generate() -> tuple[Reply, Counts]:
             turn = endpoint.generate(state, req, headers)
             return endpoint.encode(state, req, turn), turn.counts()
 
-        return answer_entry(state, route, entry, method, path, headers, body, started, generate)
+        reply, counts = memo.answer(entry, state.plain(headers), generate)
+        if reply.keep is not None:
+            state.responses.put(*reply.keep)
+        record_answer(state.metrics, route, counts, timing, started)
+        return reply
     except APIError as exc:
         state.metrics.http[(route, exc.status_code)] += 1
         return endpoint.error(exc)
-
-
-def answer_entry(
-    state: State,
-    route: str,
-    entry: Entry,
-    method: str,
-    path: str,
-    headers: Any,
-    body: bytes,
-    started: float,
-    generate: Generate,
-) -> Reply | Waiting[Any]:
-    """Every API's answer once its request is decoded (`entry`): hand it over if it has
-    to wait, else apply faults, answer (from the template when there is one), keep a
-    stored response and count it. An injected fault raises APIError for the caller to
-    render in its API's words."""
-    timing = timing_for(state.settings, headers, entry.prompt_tokens)
-    if entry.streams or not timing.zero or Faults.forced_wait(headers):
-        return Waiting(entry.request, timing, started)
-    state.faults.check(method, path, headers, body)
-    reply, counts = state.memo.answer(entry, state.plain(headers), generate)
-    if reply.keep is not None:
-        state.responses.put(*reply.keep)
-    record_answer(state.metrics, route, counts, timing, started)
-    return reply
 
 
 def record_answer(
