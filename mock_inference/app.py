@@ -48,7 +48,7 @@ def create_app(
     generation.register(app, state, RESPONSES, "responses")
     responses.register(app, state)
     embeddings.register(app, state)
-    messages_api = messages.register(app, state)
+    messages_endpoint = messages.register(app, state)
     models.register(app, state)
     ops.register(app, state, peers)
     if settings.fast_path:
@@ -58,8 +58,8 @@ def create_app(
             b"/v1/completions": partial(flow.answer_now, COMPLETIONS, state),
             b"/v1/responses": partial(flow.answer_now, RESPONSES, state),
             b"/v1/embeddings": partial(embeddings.answer_now, state),
-            b"/v1/messages": messages_api.answer_now,
-            b"/v1/messages/count_tokens": messages_api.count_now,
+            b"/v1/messages": partial(flow.answer_now, messages_endpoint, state),
+            b"/v1/messages/count_tokens": partial(messages_endpoint.count_now, state),
         }
 
     if peers is not None:

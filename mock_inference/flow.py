@@ -1,8 +1,9 @@
 """The one path every generating API takes: decode → generate → encode, with auth,
 faults, latency and metrics wrapped around it once.
 
-An `Endpoint` is an API's pure part (chat, legacy completions, Responses, ...);
-this module owns what they share, so they cannot drift apart: when the request is
+An `Endpoint` is an API's pure part (chat, legacy completions, Responses, Anthropic
+Messages), its own authentication and error shape included; this module owns what
+they share, so they cannot drift apart: when the request is
 answered at once (`answer_now`, also called by the fast path) or has to wait
 (`serve_waiting`), when time to first token and inter-token latency are observed,
 where an injected mid-stream error lands (`fail_point`) and how it is counted.
@@ -18,14 +19,14 @@ from typing import Any, Protocol, TypeVar
 
 from .errors import APIError, error_reply
 from .faults import Faults
-from .memo import Entry, Generate
+from .memo import Entry
 from .metrics import Metrics
 from .reply import Reply
 from .response_store import Elsewhere, Fetch
 from .sse import HEADERS_BASE
 from .state import State
 from .timing import Timing, timing_for
-from .turn import Counts, Turn
+from .turn import Counts
 from .waiting import Waiting
 
 R = TypeVar("R")
@@ -39,13 +40,33 @@ def fail_point(steps: int) -> int:
     return steps // 2
 
 
-class StreamEncoder(Protocol):
-    """How one API writes a Turn as server-sent events."""
+class Generated(Protocol):
+    """What the shared path reads of a generated turn, whatever its API's shape."""
 
-    request_id: str  # the x-request-id header
+    @property
+    def steps(self) -> int:
+        """Token events of its stream, after the opening."""
+        ...
+
+    def counts(self) -> Counts:
+        """What the metrics record of it; `steps` there also times a whole answer."""
+        ...
+
+
+T = TypeVar("T", bound=Generated)
+
+
+class StreamEncoder(Protocol):
+    """How one API writes a turn as server-sent events."""
+
+    def headers(self) -> dict[str, str]:
+        """The stream's response headers: its request id, under this API's name (and
+        its content type, when not plain text/event-stream)."""
+        ...
 
     def preamble(self) -> Iterable[bytes]:
-        """Sent at once, before time to first token (Responses' `response.created`)."""
+        """Sent at once, before time to first token (Responses' `response.created`,
+        Messages' `message_start`)."""
         ...
 
     def opening(self) -> Iterable[bytes]:
@@ -53,7 +74,7 @@ class StreamEncoder(Protocol):
         ...
 
     def step(self, k: int) -> Iterable[bytes]:
-        """Token k of every choice that has one."""
+        """Token event k (0 <= k < turn.steps): token k of every choice that has one."""
         ...
 
     def closing(self) -> Iterable[bytes]:
@@ -65,8 +86,16 @@ class StreamEncoder(Protocol):
         ...
 
 
-class Endpoint(Protocol[R]):
+class Endpoint(Protocol[R, T]):
     route: str  # the path, as counted in mock_http_requests_total
+
+    def authorize(self, state: State, headers: Any) -> None:
+        """Raise APIError(401) unless the request carries a key this API accepts."""
+        ...
+
+    def error(self, exc: APIError) -> Reply:
+        """An error in this API's shape."""
+        ...
 
     def decode(self, state: State, body: bytes) -> R: ...
 
@@ -79,11 +108,19 @@ class Endpoint(Protocol[R]):
 
     def streams(self, req: R) -> bool: ...
 
-    def generate(self, state: State, req: R, headers: Mapping[str, str]) -> Turn: ...
+    def generate(self, state: State, req: R, headers: Mapping[str, str]) -> T: ...
 
-    def encode(self, state: State, req: R, turn: Turn) -> Reply: ...
+    def encode(self, state: State, req: R, turn: T) -> Reply: ...
 
-    def stream(self, state: State, req: R, turn: Turn) -> StreamEncoder: ...
+    def stream(self, state: State, req: R, turn: T) -> StreamEncoder: ...
+
+
+class OpenAIShaped:
+    """Authorization: Bearer and OpenAI's error shape (errors.py): the Endpoint part
+    chat, legacy completions and Responses share. Plain functions, no extra call."""
+
+    authorize = staticmethod(State.authorize)
+    error = staticmethod(error_reply)
 
 
 class Sink(Protocol):
@@ -97,18 +134,19 @@ Respond = Callable[[dict[str, str]], Awaitable[Sink]]
 
 
 def answer_now(
-    endpoint: Endpoint[R], state: State, method: str, path: str, headers: Any, body: bytes
+    endpoint: Endpoint[R, Any], state: State, method: str, path: str, headers: Any, body: bytes
 ) -> Reply | Waiting[R] | Fetch:
-    """The whole answer, computed without waiting: a body or an OpenAI error; or, for a
-    request that has to wait (streaming, simulated latency, a forced timeout or
-    stream_error), the validated request, with nothing counted or drawn yet; or, when
-    it continues a response another worker stored, what to fetch first.
+    """The whole answer, computed without waiting: a body or an error in the endpoint's
+    shape (injected faults included); or, for a request that has to wait (streaming,
+    simulated latency, a forced timeout or stream_error), the validated request, with
+    nothing counted or drawn yet; or, when it continues a response another worker
+    stored, what to fetch first.
     A body seen before is not decoded again, and its answer may come from a template
     (memo.py)."""
     started = time.perf_counter()
     route = endpoint.route
     try:
-        state.authorize(headers)
+        endpoint.authorize(state, headers)
         memo = state.memo
         entry = memo.lookup(route, body)
         if entry is None:
@@ -121,41 +159,23 @@ def answer_now(
                 memo.remember(route, body, entry)
         else:
             req = entry.request
+        timing = timing_for(state.settings, headers, entry.prompt_tokens)
+        if entry.streams or not timing.zero or Faults.forced_wait(headers):
+            return Waiting(req, timing, started)
+        state.faults.check(method, path, headers, body)
 
         def generate() -> tuple[Reply, Counts]:
             turn = endpoint.generate(state, req, headers)
             return endpoint.encode(state, req, turn), turn.counts()
 
-        return answer_entry(state, route, entry, method, path, headers, body, started, generate)
+        reply, counts = memo.answer(entry, state.plain(headers), generate)
+        if reply.keep is not None:
+            state.responses.put(*reply.keep)
+        record_answer(state.metrics, route, counts, timing, started)
+        return reply
     except APIError as exc:
         state.metrics.http[(route, exc.status_code)] += 1
-        return error_reply(exc)
-
-
-def answer_entry(
-    state: State,
-    route: str,
-    entry: Entry,
-    method: str,
-    path: str,
-    headers: Any,
-    body: bytes,
-    started: float,
-    generate: Generate,
-) -> Reply | Waiting[Any]:
-    """Every API's answer once its request is decoded (`entry`): hand it over if it has
-    to wait, else apply faults, answer (from the template when there is one), keep a
-    stored response and count it. An injected fault raises APIError for the caller to
-    render in its API's words."""
-    timing = timing_for(state.settings, headers, entry.prompt_tokens)
-    if entry.streams or not timing.zero or Faults.forced_wait(headers):
-        return Waiting(entry.request, timing, started)
-    state.faults.check(method, path, headers, body)
-    reply, counts = state.memo.answer(entry, state.plain(headers), generate)
-    if reply.keep is not None:
-        state.responses.put(*reply.keep)
-    record_answer(state.metrics, route, counts, timing, started)
-    return reply
+        return endpoint.error(exc)
 
 
 def record_answer(
@@ -170,7 +190,7 @@ def record_answer(
 
 
 async def serve_waiting(
-    endpoint: Endpoint[R],
+    endpoint: Endpoint[R, Any],
     state: State,
     waiting: Waiting[R],
     method: str,
@@ -188,20 +208,21 @@ async def serve_waiting(
         turn = endpoint.generate(state, req, headers)
     except APIError as exc:
         metrics.http[(endpoint.route, exc.status_code)] += 1
-        return error_reply(exc)
+        return endpoint.error(exc)
     metrics.running += 1
     try:
         if deferred == "timeout":
             await asyncio.sleep(state.settings.timeout_fault_seconds)
         if not endpoint.streams(req):
-            await asyncio.sleep(timing.ttft + timing.itl * max(0, turn.steps - 1))
+            counts = turn.counts()
+            await asyncio.sleep(timing.ttft + timing.itl * max(0, counts.steps - 1))
             reply = endpoint.encode(state, req, turn)
             if reply.keep is not None:
                 state.responses.put(*reply.keep)
-            record_answer(metrics, endpoint.route, turn.counts(), timing, started)
+            record_answer(metrics, endpoint.route, counts, timing, started)
             return reply
         encoder = endpoint.stream(state, req, turn)
-        sink = await respond({**HEADERS_BASE, "x-request-id": encoder.request_id})
+        sink = await respond({**HEADERS_BASE, **encoder.headers()})
         await play(sink, encoder, turn, timing, deferred == "stream_error", metrics, started)
         # The status line said 200 whether or not an error was injected mid-stream.
         metrics.http[(endpoint.route, 200)] += 1
@@ -214,7 +235,7 @@ async def serve_waiting(
 async def play(
     sink: Sink,
     encoder: StreamEncoder,
-    turn: Turn,
+    turn: Generated,
     timing: Timing,
     fail: bool,
     metrics: Metrics,
@@ -251,4 +272,5 @@ async def play(
     for event in encoder.closing():
         await send(event)
     elapsed = time.perf_counter() - started
-    metrics.finished(turn.prompt_tokens, turn.completion_tokens, turn.finish_reason, elapsed)
+    counts = turn.counts()
+    metrics.finished(counts.prompt_tokens, counts.completion_tokens, counts.finish_reason, elapsed)

@@ -20,7 +20,7 @@ class Counts:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str
-    steps: int  # token events of the longest choice
+    steps: int  # token events of the longest choice (Messages: its output tokens)
 
 
 @dataclass(slots=True)

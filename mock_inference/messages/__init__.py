@@ -3,5 +3,7 @@
 decode.py validates a body into a `MessagesRequest`; turn.py decides the reply with
 the same generator chat uses (choices.py, textgen.py); encode.py renders it as the
 message object or as the event stream; errors.py owns Anthropic's error shape and
-API-key check. The Sanic route and the fast-path entry are in routes/messages.py.
+API-key check; endpoint.py puts them together as a `flow.Endpoint`, so waiting,
+faults, remembered answers and metrics are the shared ones. The Sanic routes are
+routes/generation.py's handler and routes/messages.py.
 """

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .. import choices
 from ..textgen import ReplyStrategy, shape
 from ..tokenizer import count
+from ..turn import Counts
 from ..validation import ChatRequest, Common
 from .decode import MessagesRequest
 from .ids import new_id
@@ -38,6 +39,18 @@ class Turn:
     stop_sequence: str | None
     output_tokens: int
     finish_reason: str  # the same turn in vLLM's terms, for the metrics: stop/length/tool_calls
+    input_tokens: int
+
+    @property
+    def steps(self) -> int:
+        """Token events of the stream: every block's deltas, one after the other."""
+        return sum(len(block.pieces) for block in self.blocks)
+
+    def counts(self) -> Counts:
+        # A whole answer is timed and counted by its output tokens (a tool call's name
+        # included), a stream by its deltas (`steps`).
+        out = self.output_tokens
+        return Counts(self.input_tokens, out, self.finish_reason, out)
 
 
 def tool_use_id() -> str:
@@ -81,12 +94,13 @@ def build(req: MessagesRequest, strategy: ReplyStrategy, auto_tools: bool) -> Tu
             None,
             count(call.name) + len(shaped.pieces),  # as chat counts a tool call
             "tool_calls" if complete else "length",
+            req.input_tokens,
         )
     full = made.content or ""
     if not req.stop_sequences and len(made.pieces) <= req.max_tokens:
         # Nothing to cut (the usual case): the generator's own pieces are the answer.
         block = Block("text", full, made.pieces)
-        return Turn([block], "end_turn", None, len(made.pieces), "stop")
+        return Turn([block], "end_turn", None, len(made.pieces), "stop", req.input_tokens)
     shaped = shape(full, req.max_tokens, req.stop_sequences)
     if shaped.finish_reason == "length":
         reason, stop, finish = "max_tokens", None, "length"
@@ -94,4 +108,4 @@ def build(req: MessagesRequest, strategy: ReplyStrategy, auto_tools: bool) -> Tu
         stop = _first_stop(full, req.stop_sequences)
         reason, finish = ("stop_sequence" if stop is not None else "end_turn"), "stop"
     block = Block("text", shaped.text, shaped.pieces)
-    return Turn([block], reason, stop, len(shaped.pieces), finish)
+    return Turn([block], reason, stop, len(shaped.pieces), finish, req.input_tokens)

@@ -14,7 +14,7 @@ from ..state import State
 from .respond import to_sanic
 
 
-def register(app: Sanic[Any, Any], state: State, endpoint: Endpoint[Any], name: str) -> None:
+def register(app: Sanic[Any, Any], state: State, endpoint: Endpoint[Any, Any], name: str) -> None:
     async def handler(request: Request) -> HTTPResponse | None:
         method, path, headers, body = request.method, request.path, request.headers, request.body
         answer = answer_now(endpoint, state, method, path, headers, body)
@@ -26,9 +26,10 @@ def register(app: Sanic[Any, Any], state: State, endpoint: Endpoint[Any], name: 
             return to_sanic(answer)
 
         async def respond(stream_headers: dict[str, str]) -> Sink:
-            sink: Sink = await request.respond(
-                content_type="text/event-stream", headers=stream_headers
-            )
+            # An encoder may name its own content type (Messages'); Sanic writes it after
+            # its framing headers, so it is passed as the content type, not as a header.
+            content_type = stream_headers.pop("content-type", "text/event-stream")
+            sink: Sink = await request.respond(content_type=content_type, headers=stream_headers)
             return sink
 
         # The waiting path: streams, simulated latency, forced timeouts.

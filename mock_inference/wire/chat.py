@@ -10,6 +10,7 @@ import orjson
 from .. import choices as choice_builder
 from .. import logprobs, validation
 from ..choices import Choice
+from ..flow import OpenAIShaped
 from ..fresh import now
 from ..ids import new_id
 from ..reply import Reply
@@ -36,7 +37,7 @@ def message(choice: Choice) -> dict[str, Any]:
     return {"role": "assistant", "content": choice.content, "refusal": None}
 
 
-class ChatEndpoint:
+class ChatEndpoint(OpenAIShaped):
     route = "/v1/chat/completions"
 
     def decode(self, state: State, body: bytes) -> validation.ChatRequest:
@@ -107,6 +108,9 @@ class ChatStream:
             common.model,
             common.include_usage,
         )
+
+    def headers(self) -> dict[str, str]:
+        return {"x-request-id": self.request_id}
 
     def preamble(self) -> Iterable[bytes]:
         return ()

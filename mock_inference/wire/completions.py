@@ -10,6 +10,7 @@ import orjson
 from .. import choices as choice_builder
 from .. import logprobs, validation
 from ..choices import Choice
+from ..flow import OpenAIShaped
 from ..fresh import now
 from ..ids import new_id
 from ..reply import Reply
@@ -18,7 +19,7 @@ from ..state import State
 from ..turn import Turn
 
 
-class CompletionsEndpoint:
+class CompletionsEndpoint(OpenAIShaped):
     route = "/v1/completions"
 
     def decode(self, state: State, body: bytes) -> validation.CompletionRequest:
@@ -73,6 +74,9 @@ class CompletionsStream:
             self.request_id, "text_completion", now(), common.model,
             common.include_usage,
         )  # fmt: skip
+
+    def headers(self) -> dict[str, str]:
+        return {"x-request-id": self.request_id}
 
     def preamble(self) -> Iterable[bytes]:
         return ()

@@ -19,6 +19,7 @@ from .. import choices as choice_builder
 from .. import validation
 from ..choices import Choice
 from ..errors import APIError, error_reply
+from ..flow import OpenAIShaped
 from ..fresh import now
 from ..ids import new_id
 from ..reply import Reply
@@ -136,7 +137,7 @@ class Rendered:
             state.responses.put(*kept)
 
 
-class ResponsesEndpoint:
+class ResponsesEndpoint(OpenAIShaped):
     route = ROUTE
 
     def decode(self, state: State, body: bytes) -> ResponsesRequest:
@@ -210,6 +211,9 @@ class ResponsesStream:
         data = orjson.dumps({"type": kind, "sequence_number": self.seq, **payload})
         self.seq += 1
         return b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n"
+
+    def headers(self) -> dict[str, str]:
+        return {"x-request-id": self.request_id}
 
     def preamble(self) -> Iterable[bytes]:
         yield self._event("response.created", {"response": self.r.body("in_progress", [])})

@@ -1,7 +1,10 @@
-"""Pure units of the Messages API (decoder, turn, encoder) and of the worker count."""
+"""Pure units of the Messages API (decoder, turn, encoder, its stream on the shared path)
+and of the worker count."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import orjson
@@ -9,9 +12,13 @@ import pytest
 
 from mock_inference import cpus
 from mock_inference.errors import APIError
+from mock_inference.flow import play
 from mock_inference.messages import decode, encode
-from mock_inference.messages.turn import build
+from mock_inference.messages.endpoint import MessagesStream
+from mock_inference.messages.turn import Block, Turn, build
+from mock_inference.metrics import Metrics
 from mock_inference.textgen import FillerReply, FixedReply
+from mock_inference.timing import Timing
 
 BASE: dict[str, Any] = {
     "model": "claude-mock",
@@ -228,3 +235,80 @@ def test_stream_events_concatenate_to_the_message() -> None:
     end = orjson.loads(encode.message_delta(turn).split(b"data: ", 1)[1])
     assert end["delta"]["stop_reason"] == turn.stop_reason
     assert end["usage"]["output_tokens"] == turn.output_tokens == len(block.pieces)
+
+
+# -- the stream on the shared path (flow.play) -------------------------------------------
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    async def eof(self) -> None:
+        pass
+
+
+def _played(pieces: list[tuple[str, int]], fail: bool) -> tuple[str, Metrics]:
+    """The events flow.play sends for a turn with these blocks (type, delta count),
+    as `name[index]` words: the order of the events, block by block."""
+    blocks = []
+    for kind, n in pieces:
+        parts = tuple(f"p{i}," for i in range(n))
+        if kind == "text":
+            blocks.append(Block("text", "".join(parts), parts))
+        else:
+            blocks.append(Block("tool_use", "".join(parts), parts, "toolu_1", "f"))
+    out = sum(n for _, n in pieces)
+    turn = Turn(blocks, "tool_use", None, out, "tool_calls", 5)
+    req = decode.messages(BASE)
+    metrics = Metrics("m")
+    sink = _Sink()
+    stream = MessagesStream(req, turn)
+    asyncio.run(play(sink, stream, turn, Timing(0, 0), fail, metrics, time.perf_counter()))
+    words = []
+    for chunk in b"".join(sink.sent).split(b"\n\n")[:-1]:
+        data = orjson.loads(chunk.split(b"\ndata: ", 1)[1])
+        index = data.get("index")
+        words.append(data["type"] + ("" if index is None else str(index)))
+    return " ".join(words), metrics
+
+
+HEAD = "message_start content_block_start0 ping"
+TAIL = "message_delta message_stop"
+
+
+@pytest.mark.parametrize(
+    ("blocks", "fail", "expected"),
+    [
+        # text then tool_use: each block's deltas between its start and its stop
+        ([("text", 2), ("tool", 2)], False,
+         f"{HEAD} content_block_delta0 content_block_delta0 content_block_stop0 "
+         f"content_block_start1 content_block_delta1 content_block_delta1 "
+         f"content_block_stop1 {TAIL}"),
+        # half of 4 deltas: the error right after the text's, its block not stopped
+        ([("text", 2), ("tool", 2)], True,
+         f"{HEAD} content_block_delta0 content_block_delta0 error"),
+        # half of 5 deltas (2) falls inside the tool_use block
+        ([("text", 1), ("tool", 4)], True,
+         f"{HEAD} content_block_delta0 content_block_stop0 content_block_start1 "
+         f"content_block_delta1 error"),
+        # a block without deltas is started and stopped where it falls
+        ([("text", 0), ("tool", 2)], False,
+         f"{HEAD} content_block_stop0 content_block_start1 content_block_delta1 "
+         f"content_block_delta1 content_block_stop1 {TAIL}"),
+        ([("text", 2), ("text", 0)], False,
+         f"{HEAD} content_block_delta0 content_block_delta0 content_block_stop0 "
+         f"content_block_start1 content_block_stop1 {TAIL}"),
+        ([("text", 0)], True, f"{HEAD} error"),
+    ],
+)  # fmt: skip
+def test_stream_events_of_several_blocks(
+    blocks: list[tuple[str, int]], fail: bool, expected: str
+) -> None:
+    events, metrics = _played(blocks, fail)
+    assert events == expected
+    assert metrics.stream_errors == fail
+    assert metrics.success == ({} if fail else {"tool_calls": 1})

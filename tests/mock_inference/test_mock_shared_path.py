@@ -1,6 +1,7 @@
-"""Chat and legacy completions share one generation and streaming path (flow.py).
+"""Chat, legacy completions and Anthropic Messages share one generation and streaming
+path (flow.py).
 
-Each test here would have caught one way the two routes had drifted apart: how an
+Each test here would have caught one way the routes had drifted apart: how an
 injected stream error is counted, which route feeds the inter-token latency
 histogram, where the injected error lands.
 """
@@ -22,6 +23,11 @@ from mock_inference.flow import fail_point
 ROUTES: dict[str, dict[str, Any]] = {
     "/v1/chat/completions": CHAT_BODY,
     "/v1/completions": {"model": "mock-gpt", "prompt": "Hello, how are you today?"},
+    "/v1/messages": {
+        "model": "mock-gpt",
+        "max_tokens": 64,
+        "messages": [{"role": "user", "content": "Hello, how are you today?"}],
+    },
 }
 REPLY = "one two three four five six"  # six tokens
 
@@ -40,6 +46,12 @@ def _token_events(route: str, raw: str) -> tuple[int, bool]:
     """Token-carrying events before the end, and whether an error event came."""
     tokens = 0
     for block in raw.split("\n\n")[:-1]:
+        if route == "/v1/messages":  # Anthropic's typed events
+            name = block.partition("\n")[0].removeprefix("event: ")
+            if name == "error":
+                return tokens, True
+            tokens += name == "content_block_delta"
+            continue
         data = block.removeprefix("data: ")
         if data == "[DONE]":
             break
