@@ -82,6 +82,7 @@ def _image_overrides(
         return {}
     client = docker_api.connect()
     refs: dict[str, str] = {}
+    new_tags: list[str] = []
     for key, item in items.items():
         spec = item.spec
         if build:
@@ -91,15 +92,20 @@ def _image_overrides(
         else:
             image_id = images.current_id(client, spec, item.digest) or "sha256:" + "0" * 12
         ref = images.content_ref(spec.image, image_id, publish.registry)
-        if build:
-            images.tag(client, spec.image, ref)
+        if build and images.tag(client, spec.image, ref) and publish.registry:
+            new_tags.append(ref)
         refs[key] = ref
     if not build:
         return refs
     if publish.registry:
-        for key, ref in refs.items():
-            progress.service(key, f"pushing {ref}")
-            images.push(client, ref, key)
+        try:
+            for key, ref in refs.items():
+                progress.service(key, f"pushing {ref}")
+                images.push(client, ref, key)
+        except ProvisionerError:
+            for ref in new_tags:  # a failed apply leaves no name for a registry behind
+                images.untag(client, ref)
+            raise
     else:
         _load_or_check(loaded, target, publish, refs, progress)
     return refs

@@ -10,6 +10,7 @@ harness's load-images.sh take them). Without either, the cluster must already ha
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import subprocess
 from collections.abc import Iterable
@@ -107,9 +108,22 @@ def _strip_registry(repository: str) -> str:
     return repository
 
 
-def tag(client: docker.DockerClient, source: str, ref: str) -> None:
+def tag(client: docker.DockerClient, source: str, ref: str) -> bool:
+    """Tag `source` as `ref`; whether the tag is new (so a failed push can take it back)."""
+    try:
+        call(client.api.inspect_image, ref)
+        existed = True
+    except ImageNotFound:
+        existed = False
     repository, _, tag_name = ref.rpartition(":")
     call(client.api.tag, source, repository, tag_name)
+    return not existed
+
+
+def untag(client: docker.DockerClient, ref: str) -> None:
+    """Remove the name only: the image stays under its other names."""
+    with contextlib.suppress(ImageNotFound, APIError):  # best effort, another error is due
+        call(client.api.remove_image, ref, noprune=True)
 
 
 def push(client: docker.DockerClient, ref: str, service: str) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
 import textwrap
 import urllib.error
 import urllib.request
@@ -148,3 +150,7 @@ def test_an_unreachable_registry_is_one_paragraph_and_applies_nothing(
     assert len(error.strip().splitlines()) == 1, error  # one paragraph, after the progress
     gone = cluster.kubectl("get", "namespace", namespace, check=False)
     assert gone == "", f"namespace {namespace} was created: {gone}"
+    ref = re.search(r"cannot push image (\S+):", message)
+    assert ref, message
+    tagged = subprocess.run(["docker", "image", "inspect", ref[1]], capture_output=True)
+    assert tagged.returncode != 0, f"the failed push left {ref[1]} behind"
