@@ -129,3 +129,16 @@ def gated_worker(settings: object, sock: object, counters: object, peers: object
         time.sleep(0.01)
     say("gated worker starting Sanic")
     serve_worker(settings, sock, counters, peers)  # type: ignore[arg-type]
+
+
+class RecordingSink:
+    """A flow.Sink that keeps what a stream sent, for tests of flow.play."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def send(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    async def eof(self) -> None:
+        pass

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
+from mock_support import RecordingSink
 
 from mock_inference import cpus
 from mock_inference.errors import APIError
@@ -240,17 +241,6 @@ def test_stream_events_concatenate_to_the_message() -> None:
 # -- the stream on the shared path (flow.play) -------------------------------------------
 
 
-class _Sink:
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-
-    async def send(self, data: bytes) -> None:
-        self.sent.append(data)
-
-    async def eof(self) -> None:
-        pass
-
-
 def _played(pieces: list[tuple[str, int]], fail: bool) -> tuple[str, Metrics]:
     """The events flow.play sends for a turn with these blocks (type, delta count),
     as `name[index]` words: the order of the events, block by block."""
@@ -265,7 +255,7 @@ def _played(pieces: list[tuple[str, int]], fail: bool) -> tuple[str, Metrics]:
     turn = Turn(blocks, "tool_use", None, out, "tool_calls", 5)
     req = decode.messages(BASE)
     metrics = Metrics("m")
-    sink = _Sink()
+    sink = RecordingSink()
     stream = MessagesStream(req, turn)
     asyncio.run(play(sink, stream, turn, Timing(0, 0), fail, metrics, time.perf_counter()))
     words = []

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mock_support import REPO
+from mock_support import REPO, RecordingSink
 
 from mock_inference import schema_values
 from mock_inference.config import Settings
@@ -206,17 +206,6 @@ def test_responses_stream_is_a_pure_function_of_the_turn() -> None:
     assert events[-1]["response"]["usage"]["input_tokens"] == 7
 
 
-class _Sink:
-    def __init__(self) -> None:
-        self.sent: list[bytes] = []
-
-    async def send(self, data: bytes) -> None:
-        self.sent.append(data)
-
-    async def eof(self) -> None:
-        pass
-
-
 @pytest.mark.parametrize("text", ["one two three four five", "one", ""])
 def test_play_fails_at_the_one_fail_point_and_counts_it(text: str) -> None:
     import asyncio
@@ -231,7 +220,7 @@ def test_play_fails_at_the_one_fail_point_and_counts_it(text: str) -> None:
     turn = _turn(text)
     req = validation.chat({"messages": [{"role": "user", "content": "x"}]}, "m")
     metrics = Metrics("m")
-    sink = _Sink()
+    sink = RecordingSink()
     encoder = ChatStream(req, turn)  # type: ignore[arg-type]
     asyncio.run(play(sink, encoder, turn, Timing(0, 0), True, metrics, time.perf_counter()))  # type: ignore[arg-type]
     tokens = [s for s in sink.sent if b'"content":"' in s and b'"content":""' not in s]
