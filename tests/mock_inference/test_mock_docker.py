@@ -54,7 +54,8 @@ def test_dockerfile_builds_and_serves(docker_client) -> None:
         assert f"mock_inference: {expected} workers" in container.logs().decode()
         started = time.monotonic()
         container.stop(timeout=10)
-        assert time.monotonic() - started < 5
+        # Well before Docker's SIGKILL at 10 s, the supervisor's repeated SIGTERM included.
+        assert time.monotonic() - started < 8
         container.reload()
         assert container.attrs["State"]["ExitCode"] == 0
         # A CPU quota (docker --cpus 1: cgroup cpu.max or cfs quota) means one worker,

@@ -26,7 +26,9 @@ def test_sigterm_stops_cleanly(workers: int) -> None:
     srv.process.send_signal(signal.SIGTERM)
     started = time.monotonic()
     code = srv.process.wait(timeout=10)
-    assert time.monotonic() - started < 4.0
+    # Prompt, not instant: a worker still starting can drop the SIGTERM (Sanic), and the
+    # supervisor repeats it after graceful_shutdown_seconds + 1 s; the kill comes at 10 s.
+    assert time.monotonic() - started < 8.0
     assert code == 0
     stderr = srv.process.stderr.read().decode() if srv.process.stderr else ""
     assert "Traceback" not in stderr
