@@ -65,8 +65,12 @@ class State:
                     message = f"Incorrect API key provided: {shown}."
                 raise APIError(401, message, code="invalid_api_key")
 
+    def serves(self, model: str) -> bool:
+        """Whether a request may name `model` (every API; each words its 404 itself)."""
+        return model in self.model_set or self.settings.accept_unknown_models
+
     def check_model(self, model: str) -> None:
-        if model not in self.model_set and not self.settings.accept_unknown_models:
+        if not self.serves(model):
             raise APIError(
                 404,
                 f"The model `{model}` does not exist or you do not have access to it.",

@@ -39,7 +39,7 @@ class MessagesEndpoint:
 
     @staticmethod
     def check_model(state: State, model: str) -> None:
-        if model not in state.model_set and not state.settings.accept_unknown_models:
+        if not state.serves(model):
             raise APIError(404, f"model: {model}", type_="not_found_error")
 
     def decode(self, state: State, body: bytes) -> MessagesRequest:
