@@ -42,12 +42,14 @@ def random_hex(width: int) -> str:
     return part
 
 
-def _random_id(prefix: str) -> str:
-    return prefix + random_hex(24)
+def _random_id(head: str, width: int) -> str:
+    return head + random_hex(width)
 
 
-def new_id(prefix: str) -> str:
-    return fresh_id(prefix, partial(_random_id, prefix))
+def new_id(prefix: str, lead: str = "", width: int = 24) -> str:
+    """`prefix`, `lead` and `width` random hex digits (OpenAI's: 24 after the prefix);
+    a marker of the same length while an answer is recorded (fresh.py)."""
+    return fresh_id(prefix, partial(_random_id, prefix + lead, width))
 
 
 def tool_call_id() -> str:

@@ -1,17 +1,10 @@
-"""Anthropic-style ids (`msg_01…`, `toolu_01…`, `req_01…`), from the same random hex
-digits as the OpenAI-style ones (ids.py: process-local, renewed after fork)."""
+"""Anthropic-style ids (`msg_01…`, `toolu_01…`, `req_01…`): ids.py's, with the `01`
+and 22 hex digits the API's own ids have after their prefix."""
 
 from __future__ import annotations
 
-from functools import partial
-
-from ..fresh import fresh_id
-from ..ids import random_hex
-
-
-def _random_id(prefix: str) -> str:
-    return prefix + "01" + random_hex(22)
+from .. import ids
 
 
 def new_id(prefix: str) -> str:
-    return fresh_id(prefix, partial(_random_id, prefix))
+    return ids.new_id(prefix, "01", 22)
