@@ -92,8 +92,10 @@ def _image_overrides(
         else:
             image_id = images.current_id(client, spec, item.digest) or "sha256:" + "0" * 12
         ref = images.content_ref(spec.image, image_id, publish.registry)
-        if build and images.tag(client, spec.image, ref) and publish.registry:
-            new_tags.append(ref)
+        if build:
+            if publish.registry and not images.exists_locally(client, ref):
+                new_tags.append(ref)  # ours to take back if a push fails
+            images.tag(client, spec.image, ref)
         refs[key] = ref
     if not build:
         return refs

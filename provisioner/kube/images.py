@@ -108,16 +108,9 @@ def _strip_registry(repository: str) -> str:
     return repository
 
 
-def tag(client: docker.DockerClient, source: str, ref: str) -> bool:
-    """Tag `source` as `ref`; whether the tag is new (so a failed push can take it back)."""
-    try:
-        call(client.api.inspect_image, ref)
-        existed = True
-    except ImageNotFound:
-        existed = False
+def tag(client: docker.DockerClient, source: str, ref: str) -> None:
     repository, _, tag_name = ref.rpartition(":")
     call(client.api.tag, source, repository, tag_name)
-    return not existed
 
 
 def untag(client: docker.DockerClient, ref: str) -> None:
