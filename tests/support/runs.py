@@ -11,6 +11,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from docker.errors import NotFound
+
 from tests.support.docker_stacks import LABEL_PROJECT, Stack
 
 
@@ -109,7 +111,14 @@ def project_state(client, project: str) -> ProjectState:
     containers: dict[str, list[dict]] = {}
     for row in client.api.containers(all=True, filters={"label": label}):
         service = row["Labels"].get("org.provisioner.service", "?")
-        containers.setdefault(service, []).append(client.api.inspect_container(row["Id"]))
+        try:
+            found = client.api.inspect_container(row["Id"])
+        except NotFound:
+            # Gone between the listing and the inspect: after a SIGKILL the engine can
+            # still be finishing the dead client's request (CI saw a container listed
+            # right after a killed create, then gone). What is gone is not state.
+            continue
+        containers.setdefault(service, []).append(found)
     networks = sorted(n["Name"] for n in client.api.networks(filters={"label": label}))
     volumes = sorted(
         v["Name"] for v in client.api.volumes(filters={"label": label}).get("Volumes") or []
